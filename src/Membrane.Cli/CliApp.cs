@@ -1,0 +1,14 @@
+using System.CommandLine;
+
+namespace Membrane.Cli;
+
+/// <summary>Builds the <c>membrane</c> command tree. Each verb group lives in its own folder under Commands/.</summary>
+public static class CliApp
+{
+    /// <summary>The root command with every verb registered.</summary>
+    public static RootCommand BuildRoot()
+    {
+        var root = new RootCommand("Membrane: identity-aware L3–L7 network security for microservices (CiliumNetworkPolicy on an eBPF datapath).");
+        return root;
+    }
+}
