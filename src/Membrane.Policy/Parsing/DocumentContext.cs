@@ -59,6 +59,8 @@ internal sealed class DocumentContext(string errorPrefix, List<PolicyError> erro
                     Error(key.Location, fieldPath, rejection);
                 }
 
+                Locations[fieldPath] = key.Location;
+
                 fields.Add(key, value);
                 continue;
             }

@@ -80,11 +80,13 @@ internal static class YamlTreeReader
         SourceLocation docStart = default;
         var expanded = 0;
         var skipping = false;
+        var lastMark = Mark.Empty;
         try
         {
             while (parser.MoveNext())
             {
                 var ev = parser.Current!;
+                lastMark = ev.End;
                 switch (ev)
                 {
                     case DocumentStart:
@@ -155,6 +157,12 @@ internal static class YamlTreeReader
         catch (YamlException e)
         {
             errors.Add(new(At(file, e.Start), "", $"invalid YAML: {Describe(e)}"));
+        }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner throws this (without a position) on some malformed flow collections, such as
+            // an unclosed "{" followed by block content; report it where parsing stopped.
+            errors.Add(new(At(file, lastMark), "", "invalid YAML: cannot parse the text after this point (an unclosed \"{\" or \"[\"?)"));
         }
 
         return documents;

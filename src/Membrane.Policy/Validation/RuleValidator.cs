@@ -29,7 +29,10 @@ internal static class RuleValidator
             context.Error(at, rule.FieldPath, "rule must have one of EndpointSelector or NodeSelector");
         }
 
-        if (IsEmpty(rule.Ingress) && IsEmpty(rule.IngressDeny) && IsEmpty(rule.Egress) && IsEmpty(rule.EgressDeny))
+        // A direction whose items were all rejected already has its errors; do not add "no direction" on top.
+        var directionItemsWritten = new[] { "ingress", "ingressDeny", "egress", "egressDeny" }
+            .Any(d => resource.Locations.ContainsKey($"{rule.FieldPath}.{d}[0]"));
+        if (IsEmpty(rule.Ingress) && IsEmpty(rule.IngressDeny) && IsEmpty(rule.Egress) && IsEmpty(rule.EgressDeny) && !directionItemsWritten)
         {
             context.Error(at, rule.FieldPath, "rule must have at least one of Ingress, IngressDeny, Egress, EgressDeny");
         }
