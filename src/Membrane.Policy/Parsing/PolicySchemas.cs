@@ -21,7 +21,9 @@ internal static class PolicySchemas
     private const string RulesInDeny =
         "deny rules cannot have L7 rules (Cilium's PortDenyRule has only \"ports\"); deny the port, or allow only the requests you want with an allow rule";
 
-    public static readonly ObjectSchema Envelope = new(["apiVersion", "kind", "metadata", "spec", "specs", "status"]);
+    // A top-level "description" is not in the CRD (the API server prunes it), but Cilium's own examples write it;
+    // it means nothing in either place, so it is accepted and ignored.
+    public static readonly ObjectSchema Envelope = new(["apiVersion", "kind", "metadata", "spec", "specs", "status", "description"]);
 
     public static readonly ObjectSchema ListEnvelope = new(["apiVersion", "kind", "metadata", "items"]);
 

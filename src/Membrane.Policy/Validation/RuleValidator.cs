@@ -34,7 +34,7 @@ internal static class RuleValidator
             .Any(d => resource.Locations.ContainsKey($"{rule.FieldPath}.{d}[0]"));
         if (IsEmpty(rule.Ingress) && IsEmpty(rule.IngressDeny) && IsEmpty(rule.Egress) && IsEmpty(rule.EgressDeny) && !directionItemsWritten)
         {
-            context.Error(at, rule.FieldPath, "rule must have at least one of Ingress, IngressDeny, Egress, EgressDeny");
+            context.Error(at, rule.FieldPath, "rule must have at least one of Ingress, IngressDeny, Egress, EgressDeny (to deny everything in a direction, write one empty rule: ingress: [{}])");
         }
 
         if (resource.Kind == PolicyKind.CiliumNetworkPolicy && rule.EndpointSelector is { } selector)
