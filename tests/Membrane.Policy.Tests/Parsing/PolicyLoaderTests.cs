@@ -111,6 +111,29 @@ public sealed class PolicyLoaderTests : IDisposable
     }
 
     [Fact]
+    public void ConfigMapVolumeLayoutIsReadOnceAndSymlinkCyclesDoNotLoop()
+    {
+        // A ConfigMap volume: visible symlinks into "..data", itself a symlink to a hidden timestamped folder.
+        Write("cm/..2026_01_01/users.yaml", Cnp);
+        Directory.CreateSymbolicLink(Path.Combine(_dir, "cm", "..data"), "..2026_01_01");
+        File.CreateSymbolicLink(Path.Combine(_dir, "cm", "users.yaml"), "..data/users.yaml");
+        Directory.CreateSymbolicLink(Path.Combine(_dir, "cm", "loop"), ".");
+        Write(".git/config.yaml", "not: [a policy");
+
+        var result = PolicyLoader.LoadPaths([_dir]);
+
+        Assert.True(result.IsValid, string.Join('\n', result.Errors));
+        Assert.Equal(Path.Combine(_dir, "cm", "users.yaml"), Assert.Single(result.Policies).Source.File);
+    }
+
+    [Fact]
+    public void RelativeDirectoryKeepsRelativePaths()
+    {
+        var result = PolicyLoader.LoadPaths([Path.GetRelativePath(Environment.CurrentDirectory, RepoPaths.Of("examples", "seed"))]);
+        Assert.All(result.Policies, p => Assert.False(Path.IsPathRooted(p.Source.File)));
+    }
+
+    [Fact]
     public void OneInvalidDocumentMakesTheWholeSetInvalid()
     {
         Write("good.yaml", Cnp);
