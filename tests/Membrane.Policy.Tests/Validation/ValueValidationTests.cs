@@ -91,3 +91,34 @@ public sealed class ValueValidationTests
     public void DidYouMean(string written, string? expected) =>
         Assert.Equal(expected, Suggestions.Closest(written, ["fromEndpoints", "fromCIDR", "fromCIDRSet", "toPorts", "egress", "ingress", "icmps"]));
 }
+
+public sealed class RegexValidationTests
+{
+    [Theory]
+    [InlineData("/api/v1/users/?.*")]
+    [InlineData("GET|POST")]
+    [InlineData("/items/[0-9]+")]
+    [InlineData("^/exact$")]
+    [InlineData("/api(")]
+    [InlineData("GET|[POST")]
+    [InlineData("*.example.com")]
+    [InlineData("a**")]
+    [InlineData("[z-a]")]
+    [InlineData("trailing\\")]
+    [InlineData("(?=lookahead)x")]
+    [InlineData("(?<!behind)x")]
+    [InlineData("(?>atomic)")]
+    [InlineData("(a)\\1")]
+    [InlineData("(?P<name>x)")]
+    [InlineData("a{2,1}")]
+    [InlineData("a{1000}")]
+    [InlineData("\\d+\\.\\d+")]
+    [InlineData(")")]
+    public void TryValidateAgreesWithTryCreate(string pattern)
+    {
+        var created = Membrane.Policy.L7.PolicyRegex.TryCreate(pattern, out _, out var createError);
+        var validated = Membrane.Policy.L7.PolicyRegex.TryValidate(pattern, out var validateError);
+        Assert.Equal(created, validated);
+        Assert.Equal(createError, validateError);
+    }
+}
