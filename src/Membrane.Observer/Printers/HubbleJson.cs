@@ -20,6 +20,13 @@ public static class HubbleJson
         Indented = false,
     };
 
+    // flow.proto's TCPFlags field order.
+    private static readonly (TcpFlags Flag, string Name)[] TcpFlagNames =
+    [
+        (TcpFlags.Fin, "FIN"), (TcpFlags.Syn, "SYN"), (TcpFlags.Rst, "RST"), (TcpFlags.Psh, "PSH"), (TcpFlags.Ack, "ACK"),
+        (TcpFlags.Urg, "URG"), (TcpFlags.Ece, "ECE"), (TcpFlags.Cwr, "CWR"), (TcpFlags.Ns, "NS"),
+    ];
+
     /// <summary>Options for writers that produce Hubble JSON (compact, no HTML escaping).</summary>
     public static JsonWriterOptions Options => WriterOptions;
 
@@ -241,20 +248,11 @@ public static class HubbleJson
                 json.WriteStartObject("TCP");
                 WriteNonZero(json, "source_port", l4.SourcePort);
                 WriteNonZero(json, "destination_port", l4.DestinationPort);
-                json.WriteStartObject("flags");
-                foreach (var (flag, name) in new[]
+                if (l4.TcpFlags != TcpFlags.None)
                 {
-                    (TcpFlags.Fin, "FIN"), (TcpFlags.Syn, "SYN"), (TcpFlags.Rst, "RST"), (TcpFlags.Psh, "PSH"), (TcpFlags.Ack, "ACK"),
-                    (TcpFlags.Urg, "URG"), (TcpFlags.Ece, "ECE"), (TcpFlags.Cwr, "CWR"), (TcpFlags.Ns, "NS"),
-                })
-                {
-                    if ((l4.TcpFlags & flag) != 0)
-                    {
-                        json.WriteBoolean(name, true);
-                    }
+                    WriteTcpFlags(json, l4.TcpFlags);
                 }
 
-                json.WriteEndObject();
                 json.WriteEndObject();
                 break;
             case L4Protocol.Udp or L4Protocol.Sctp:
@@ -269,6 +267,20 @@ public static class HubbleJson
                 WriteNonZero(json, "code", l4.IcmpCode);
                 json.WriteEndObject();
                 break;
+        }
+
+        json.WriteEndObject();
+    }
+
+    private static void WriteTcpFlags(Utf8JsonWriter json, TcpFlags flags)
+    {
+        json.WriteStartObject("flags");
+        foreach (var (flag, name) in TcpFlagNames)
+        {
+            if ((flags & flag) != 0)
+            {
+                json.WriteBoolean(name, true);
+            }
         }
 
         json.WriteEndObject();

@@ -176,9 +176,9 @@ public sealed class MonitorPrinter
             case L4Protocol.Tcp or L4Protocol.Udp or L4Protocol.Sctp:
                 var proto = l4.Protocol.ToString().ToLowerInvariant();
                 var s = $"{FlowFormat.JoinHostPort(src, l4.SourcePort)} -> {FlowFormat.JoinHostPort(dst, l4.DestinationPort)} {proto}";
-                return l4.Protocol == L4Protocol.Tcp
-                    ? s + " " + FlowText.TcpFlagList(l4.TcpFlags & (TcpFlags.Syn | TcpFlags.Ack | TcpFlags.Rst | TcpFlags.Fin))
-                    : s;
+                // Cilium's monitor lists only these four flags (pkg/monitor/dissect.go getTCPInfo).
+                var flags = FlowText.TcpFlagList(l4.TcpFlags & (TcpFlags.Syn | TcpFlags.Ack | TcpFlags.Rst | TcpFlags.Fin));
+                return flags.Length > 0 ? $"{s} {flags}" : s;
             default:
                 return $"{src} -> {dst}";
         }
