@@ -154,6 +154,10 @@ public static class FlowText
             : string.Create(CultureInfo.InvariantCulture, $"{info.Name}(Code: {code})");
     }
 
+    /// <summary>The name of an ICMP type (<c>EchoRequest</c>), or null when gopacket has none.</summary>
+    public static string? IcmpTypeName(bool v6, byte type) =>
+        (v6 ? IcmpV6Types : IcmpV4Types).TryGetValue(type, out var info) ? info.Name : null;
+
     /// <summary>An identity as Cilium prints it: the reserved name (<c>world</c>, <c>host</c>, <c>unknown</c> for 0) or the number.</summary>
     public static string Identity(uint identity)
     {
