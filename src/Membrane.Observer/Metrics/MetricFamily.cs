@@ -41,10 +41,6 @@ public abstract class MetricFamily<TChild> : IMetricFamily
         Help = help;
         Type = type;
         _labelNames = labelNames;
-        if (labelNames.Length == 0)
-        {
-            _children[default] = Create();
-        }
     }
 
     /// <summary>The metric name.</summary>
@@ -76,6 +72,12 @@ public abstract class MetricFamily<TChild> : IMetricFamily
 
     void IMetricFamily.WriteTo(TextWriter output)
     {
+        if (_labelNames.Length == 0)
+        {
+            // A family without labels always has its one series, exported as 0 before its first update.
+            Labels();
+        }
+
         if (_children.IsEmpty)
         {
             return;
