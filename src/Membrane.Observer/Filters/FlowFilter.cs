@@ -231,9 +231,9 @@ public sealed class FlowFilter
     private static bool Contains<T>(IReadOnlyList<T> values, T value)
         where T : IEquatable<T>
     {
-        foreach (var v in values)
+        for (var i = 0; i < values.Count; i++)
         {
-            if (v.Equals(value))
+            if (values[i].Equals(value))
             {
                 return true;
             }
@@ -244,9 +244,9 @@ public sealed class FlowFilter
 
     private static bool Contains(IReadOnlyList<Verdict> values, Verdict value)
     {
-        foreach (var v in values)
+        for (var i = 0; i < values.Count; i++)
         {
-            if (v == value)
+            if (values[i] == value)
             {
                 return true;
             }
@@ -257,9 +257,9 @@ public sealed class FlowFilter
 
     private static bool AnyPod(IReadOnlyList<PodSelector> pods, in FlowEndpoint endpoint)
     {
-        foreach (var p in pods)
+        for (var i = 0; i < pods.Count; i++)
         {
-            if (p.Matches(endpoint))
+            if (pods[i].Matches(endpoint))
             {
                 return true;
             }
@@ -270,9 +270,9 @@ public sealed class FlowFilter
 
     private static bool AnyLabel(IReadOnlyList<LabelSelector> selectors, in FlowEndpoint endpoint)
     {
-        foreach (var s in selectors)
+        for (var i = 0; i < selectors.Count; i++)
         {
-            if (s.Matches(endpoint.Labels))
+            if (selectors[i].Matches(endpoint.Labels))
             {
                 return true;
             }
@@ -288,9 +288,10 @@ public sealed class FlowFilter
             return false;
         }
 
-        foreach (var label in endpoint.Labels)
+        var labels = endpoint.Labels;
+        for (var i = 0; i < labels.Count; i++)
         {
-            if (label.Key == "app" && Contains(apps, label.Value))
+            if (labels[i].Key == "app" && Contains(apps, labels[i].Value))
             {
                 return true;
             }
@@ -301,9 +302,9 @@ public sealed class FlowFilter
 
     private bool AnyEventType(in Flow flow)
     {
-        foreach (var e in EventType)
+        for (var i = 0; i < EventType.Count; i++)
         {
-            if (e.Matches(flow))
+            if (EventType[i].Matches(flow))
             {
                 return true;
             }
@@ -315,9 +316,9 @@ public sealed class FlowFilter
     private bool AnyProtocol(in Flow flow)
     {
         var l4 = flow.L4.Protocol;
-        foreach (var p in Protocol)
+        for (var i = 0; i < Protocol.Count; i++)
         {
-            var match = p switch
+            var match = Protocol[i] switch
             {
                 "tcp" => l4 == L4Protocol.Tcp,
                 "udp" => l4 == L4Protocol.Udp,
@@ -345,9 +346,9 @@ public sealed class FlowFilter
             return false;
         }
 
-        foreach (var m in HttpMethod)
+        for (var i = 0; i < HttpMethod.Count; i++)
         {
-            if (string.Equals(m, http.Method, StringComparison.OrdinalIgnoreCase))
+            if (string.Equals(HttpMethod[i], http.Method, StringComparison.OrdinalIgnoreCase))
             {
                 return true;
             }
@@ -364,9 +365,9 @@ public sealed class FlowFilter
         }
 
         var path = HttpInfo.UrlPath(http.Url);
-        foreach (var regex in HttpPath)
+        for (var i = 0; i < HttpPath.Count; i++)
         {
-            if (regex.IsMatch(path))
+            if (HttpPath[i].IsMatch(path))
             {
                 return true;
             }
@@ -382,9 +383,9 @@ public sealed class FlowFilter
             return false;
         }
 
-        foreach (var s in HttpStatusCode)
+        for (var i = 0; i < HttpStatusCode.Count; i++)
         {
-            if (s.Matches(http.Code))
+            if (HttpStatusCode[i].Matches(http.Code))
             {
                 return true;
             }

@@ -134,9 +134,9 @@ public sealed class FlowFilterSpec
             return true;
         }
 
-        foreach (var filter in Filters)
+        for (var i = 0; i < Filters.Count; i++)
         {
-            if (filter.Matches(flow))
+            if (Filters[i].Matches(flow))
             {
                 return true;
             }

@@ -34,7 +34,7 @@ public sealed class LabelSelector
     /// <summary>True when every requirement holds for the labels (a null set is empty).</summary>
     public bool Matches(LabelSet? labels)
     {
-        foreach (var requirement in _requirements)
+        foreach (var requirement in _requirements.AsSpan())
         {
             if (!requirement.Matches(labels))
             {
@@ -67,27 +67,25 @@ public sealed class LabelSelector
             var found = false;
             var valueMatched = false;
             var compareMatched = false;
-            if (labels is not null)
+            for (var i = 0; labels is not null && i < labels.Count; i++)
             {
-                foreach (var label in labels)
+                var label = labels[i];
+                if (label.Key != Key || (Source is not null && Source != Label.SourceAny && label.Source != Source))
                 {
-                    if (label.Key != Key || (Source is not null && Source != Label.SourceAny && label.Source != Source))
-                    {
-                        continue;
-                    }
+                    continue;
+                }
 
-                    found = true;
-                    if (Array.IndexOf(Values, label.Value) >= 0)
-                    {
-                        valueMatched = true;
-                    }
+                found = true;
+                if (Array.IndexOf(Values, label.Value) >= 0)
+                {
+                    valueMatched = true;
+                }
 
-                    if (Op is Operator.GreaterThan or Operator.LessThan
-                        && long.TryParse(label.Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number))
-                    {
-                        var bound = long.Parse(Values[0], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
-                        compareMatched |= Op == Operator.GreaterThan ? number > bound : number < bound;
-                    }
+                if (Op is Operator.GreaterThan or Operator.LessThan
+                    && long.TryParse(label.Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number))
+                {
+                    var bound = long.Parse(Values[0], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+                    compareMatched |= Op == Operator.GreaterThan ? number > bound : number < bound;
                 }
             }
 

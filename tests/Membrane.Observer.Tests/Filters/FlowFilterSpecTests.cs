@@ -203,6 +203,25 @@ public sealed class FlowFilterSpecTests
         Assert.Equal([FlowSamples.KafkaDenied.Uuid, FlowSamples.IcmpDenylisted.Uuid], got.Select(f => f.Uuid));
     }
 
+    [Fact]
+    public void Matching_allocates_nothing()
+    {
+        var spec = FlowFilterSpec.Parse(Split("--from-pod frontend --from-label 'app in (frontend)' --from-app frontend --verdict DROPPED --type l7 --protocol http --http-method DELETE --http-path ^/api --to-label !canary --port 80"), Now);
+        var flow = FlowSamples.DeniedDelete;
+        Assert.True(spec.Matches(flow));
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1000; i++)
+        {
+            spec.Matches(flow);
+            foreach (var (_, f) in Flows)
+            {
+                spec.Matches(f);
+            }
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     private static string[] Split(string args)
     {
         var result = new List<string>();
