@@ -39,6 +39,20 @@ public sealed class FlowPolicy
         Labels = BuildLabels(policy, defaultDeny);
     }
 
+    /// <summary>
+    /// Creates an entry with the labels as read from a flow (e.g. Hubble JSON); <see cref="DefaultDeny"/> is set when
+    /// they contain <see cref="DefaultDenyLabel"/>.
+    /// </summary>
+    public FlowPolicy(PolicyRef policy, ulong revision, IReadOnlyList<string> labels)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(labels);
+        Policy = policy;
+        Revision = revision;
+        Labels = [.. labels];
+        DefaultDeny = labels.Contains(DefaultDenyLabel);
+    }
+
     /// <summary>The policy resource.</summary>
     public PolicyRef Policy { get; }
 
