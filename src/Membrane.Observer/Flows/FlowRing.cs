@@ -122,7 +122,7 @@ public sealed class FlowRing
     public List<Flow> ReadBuffered(FlowReadOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return ReadHistory(options, Volatile.Read(ref _claimed));
+        return ReadHistory(options, Volatile.Read(ref _claimed), out _);
     }
 
     /// <summary>
@@ -134,7 +134,15 @@ public sealed class FlowRing
     {
         ArgumentNullException.ThrowIfNull(options);
         var end = Volatile.Read(ref _claimed);
-        foreach (var flow in ReadHistory(options, end))
+        var history = ReadHistory(options, end, out var lostInHistory);
+        if (lostInHistory > 0)
+        {
+            Interlocked.Add(ref _lostToReaders, (long)lostInHistory);
+            yield return new FlowResponse(
+                new LostEvents(LostEventSource.HubbleRingBuffer, lostInHistory), null, Flow.ToUnixNanos(_time.GetUtcNow()));
+        }
+
+        foreach (var flow in history)
         {
             cancellationToken.ThrowIfCancellationRequested();
             yield return new FlowResponse(flow);
@@ -205,9 +213,10 @@ public sealed class FlowRing
         }
     }
 
-    private List<Flow> ReadHistory(FlowReadOptions options, long end)
+    private List<Flow> ReadHistory(FlowReadOptions options, long end, out ulong lost)
     {
         var result = new List<Flow>();
+        lost = 0;
         var wantHistory = options.Last is not null || options.SinceUnixNanos is not null || !options.Follow;
         if (!wantHistory || options.Last is <= 0)
         {
@@ -223,10 +232,14 @@ public sealed class FlowRing
             }
 
             var read = TryRead(position, out var flow);
-            for (var spins = 0; read == SlotRead.Pending && spins < 100; spins++)
+            if (read == SlotRead.Pending)
             {
-                Thread.SpinWait(20);
-                read = TryRead(position, out flow);
+                read = WaitForPending(position, options.PendingGrace, out flow);
+                if (read == SlotRead.Pending)
+                {
+                    lost++;
+                    continue;
+                }
             }
 
             if (read != SlotRead.Published
@@ -241,6 +254,23 @@ public sealed class FlowRing
 
         result.Reverse();
         return result;
+    }
+
+    // A position below the claim counter whose slot is not published yet belongs to a writer that is copying right
+    // now (or was descheduled mid-copy): wait for it on the reader's thread, never on the writer's.
+    private SlotRead WaitForPending(long position, TimeSpan grace, out Flow flow)
+    {
+        var started = _time.GetTimestamp();
+        var spinner = default(SpinWait);
+        SlotRead read;
+        do
+        {
+            spinner.SpinOnce(sleep1Threshold: 20);
+            read = TryRead(position, out flow);
+        }
+        while (read == SlotRead.Pending && _time.GetElapsedTime(started) < grace);
+
+        return read;
     }
 
     private SlotRead TryRead(long position, out Flow flow)
@@ -284,6 +314,9 @@ public sealed class FlowRing
         {
         }
     }
+
+    /// <summary>Claims a position and never publishes it: what readers see while a writer is descheduled mid-copy (tests).</summary>
+    internal long ClaimWithoutPublishing() => Interlocked.Increment(ref _claimed) - 1;
 
     private Guid MakeUuid(long position)
     {

@@ -353,6 +353,38 @@ public sealed class FlowRingTests
     }
 
     [Fact]
+    public async Task A_writer_stalled_between_claim_and_publish_is_waited_for_then_reported_lost()
+    {
+        var ring = new FlowRing(8);
+        using var cts = new CancellationTokenSource(TestTimeout);
+        var grace = TimeSpan.FromMilliseconds(100);
+        await using var follower = ring.ReadAsync(new FlowReadOptions { Follow = true, PendingGrace = grace }, cts.Token).GetAsyncEnumerator(cts.Token);
+        var first = follower.MoveNextAsync().AsTask();
+        ring.TryWrite(Numbered(0));
+        Assert.True(await first);
+        ring.ClaimWithoutPublishing();
+        ring.TryWrite(Numbered(2));
+
+        var history = new List<FlowResponse>();
+        await foreach (var r in ring.ReadAsync(new FlowReadOptions { PendingGrace = grace }, cts.Token))
+        {
+            history.Add(r);
+        }
+
+        Assert.Equal(FlowResponseKind.LostEvents, history[0].Kind);
+        Assert.Equal(1ul, history[0].Lost.NumEventsLost);
+        Assert.Equal([0u, 2u], history.Skip(1).Select(r => r.Flow.Hash));
+
+        var watch = Stopwatch.StartNew();
+        Assert.True(await follower.MoveNextAsync());
+        Assert.Equal(FlowResponseKind.LostEvents, follower.Current.Kind);
+        Assert.Equal(1ul, follower.Current.Lost.NumEventsLost);
+        Assert.True(watch.Elapsed >= grace * 0.9, $"the follower gave up after {watch.Elapsed}, before the grace period");
+        Assert.True(await follower.MoveNextAsync());
+        Assert.Equal(2u, follower.Current.Flow.Hash);
+    }
+
+    [Fact]
     public void Rejects_a_capacity_out_of_range()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new FlowRing(0));
