@@ -1,5 +1,6 @@
 using System.Net;
 using BenchmarkDotNet.Attributes;
+using Membrane.Observer;
 using Membrane.Observer.Filters;
 using Membrane.Observer.Flows;
 using Membrane.Observer.Metrics;
@@ -19,6 +20,7 @@ public class FlowPathBenchmarks
     private readonly Flow[] _plain = new Flow[4096];
     private FlowRing _ring = null!;
     private FlowMetrics _metrics = null!;
+    private FlowObserver _observer = null!;
     private FlowFilterSpec _filter = null!;
     private Flow _flow;
     private int _next;
@@ -50,6 +52,8 @@ public class FlowPathBenchmarks
             IngressDeniedBy = [policy],
         };
         _metrics.Process(_flow);
+        _observer = new FlowObserver();
+        _observer.Publish(_flow);
     }
 
     /// <summary>Baseline: an unsynchronised copy into an array.</summary>
@@ -63,6 +67,10 @@ public class FlowPathBenchmarks
     /// <summary>Updating every flow metric for the flow.</summary>
     [Benchmark]
     public void MetricsProcess() => _metrics.Process(_flow);
+
+    /// <summary>What a producer calls: ring write plus metrics.</summary>
+    [Benchmark]
+    public void ObserverPublish() => _observer.Publish(_flow);
 
     /// <summary>Evaluating a three-field filter.</summary>
     [Benchmark]

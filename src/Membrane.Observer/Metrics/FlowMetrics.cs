@@ -12,7 +12,32 @@ public sealed class FlowMetrics
     /// <summary>Hubble's default histogram buckets (Prometheus <c>DefBuckets</c>), in seconds.</summary>
     public static readonly double[] DefaultDurationBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+    private const int VerdictCount = 8;
+    private const int TraceSubTypes = 14;
+    private const int KindHttp = 0;
+    private const int KindKafka = 1;
+    private const int KindL7Other = 2;
+    private const int KindDrop = 3;
+    private const int KindCapture = 4;
+    private const int KindPolicyVerdict = 5;
+    private const int KindTraceOther = 6;
+    private const int KindTrace = 7;
+    private const int KindCount = KindTrace + TraceSubTypes;
+    private const int ProtocolCount = 9;
+    private const int L3L4MatchCount = 7;
+    private const int MatchCount = L3L4MatchCount + 1 + 3;
+
     private static readonly string[] StatusText = BuildNumbers(0, 999);
+    private static readonly string[] ProxyTypes = ["http", "kafka", "unknown"];
+    private static readonly string[] L7Matches = ["l7/http", "l7/kafka", "l7/"];
+    private static readonly string[] L7Rules = ["received", "forwarded", "denied", "parse_errors"];
+
+    // Children for label sets derived from enums, found by index instead of hashing label strings on every flow.
+    private readonly Counter?[] _flowsProcessedCache = new Counter?[KindCount * VerdictCount];
+    private readonly Counter?[] _dropsCache = new Counter?[256 * ProtocolCount];
+    private readonly Counter?[] _ciliumDropsCache = new Counter?[256 * 3];
+    private readonly Counter?[] _policyVerdictsCache = new Counter?[3 * MatchCount * VerdictCount];
+    private readonly Counter?[] _policyL7Cache = new Counter?[4 * 3];
     private static readonly string[] KafkaErrorText = BuildNumbers(-1, 127);
 
     private readonly CounterFamily _flowsProcessed;
@@ -65,23 +90,36 @@ public sealed class FlowMetrics
     /// <summary>Updates the metrics a flow contributes to.</summary>
     public void Process(in Flow flow)
     {
-        var verdict = HubbleNames.Of(flow.Verdict) ?? "VERDICT_UNKNOWN";
+        var verdictIndex = (uint)flow.Verdict < VerdictCount ? (int)flow.Verdict : 0;
         var isL7 = flow.EventType.Type == MonitorMessageType.AccessLog || (flow.EventType.Type == 0 && flow.L7 is not null);
-        var (type, subtype) = isL7 ? ("L7", L7Subtype(flow)) : EventTypeLabels(flow.EventType);
-        _flowsProcessed.Labels(type, subtype, verdict).Inc();
+        var kind = isL7 ? (flow.L7?.Http is not null ? KindHttp : flow.L7?.Kafka is not null ? KindKafka : KindL7Other) : EventKind(flow.EventType);
+        if (kind < 0)
+        {
+            var (type, subtype) = EventTypeLabels(flow.EventType);
+            _flowsProcessed.Labels(type, subtype, HubbleNames.Of(flow.Verdict) ?? "VERDICT_UNKNOWN").Inc();
+        }
+        else
+        {
+            (_flowsProcessedCache[(kind * VerdictCount) + verdictIndex] ??= FlowsProcessedChild(flow, isL7)).Inc();
+        }
 
         if (flow.Verdict == Verdict.Dropped)
         {
-            _drops.Labels(flow.DropReason.HubbleName ?? StatusText[flow.DropReason.Code], FlowText.Protocol(flow)).Inc();
+            var protocol = ProtocolIndex(flow);
+            (_dropsCache[(flow.DropReason.Code * ProtocolCount) + protocol] ??=
+                _drops.Labels(flow.DropReason.HubbleName ?? StatusText[flow.DropReason.Code], FlowText.Protocol(flow))).Inc();
             if (!isL7)
             {
-                _ciliumDrops.Labels(flow.DropReason.Text, Direction(flow.TrafficDirection)).Inc();
+                var direction = DirectionIndex(flow.TrafficDirection);
+                (_ciliumDropsCache[(flow.DropReason.Code * 3) + direction] ??=
+                    _ciliumDrops.Labels(flow.DropReason.Text, Direction(flow.TrafficDirection))).Inc();
             }
         }
 
         if (flow.EventType.Type == MonitorMessageType.PolicyVerdict && flow.Source.Identity != 1)
         {
-            _policyVerdicts.Labels(LowerDirection(flow.TrafficDirection), LowerMatch(flow.PolicyMatchType), LowerVerdict(flow.Verdict)).Inc();
+            var match = (uint)flow.PolicyMatchType < L3L4MatchCount ? (int)flow.PolicyMatchType : L3L4MatchCount;
+            PolicyVerdict(flow, match, LowerMatch(flow.PolicyMatchType)).Inc();
         }
 
         if (flow.L7 is Layer7 l7)
@@ -171,22 +209,22 @@ public sealed class FlowMetrics
             return;
         }
 
-        var proxyType = l7.Http is not null ? "http" : l7.Kafka is not null ? "kafka" : "unknown";
-        _policyL7.Labels("received", proxyType).Inc();
+        var proxy = l7.Http is not null ? 0 : l7.Kafka is not null ? 1 : 2;
+        var proxyType = ProxyTypes[proxy];
+        (_policyL7Cache[proxy] ??= _policyL7.Labels("received", proxyType)).Inc();
         var outcome = flow.Verdict switch
         {
-            Verdict.Forwarded => "forwarded",
-            Verdict.Dropped => "denied",
-            Verdict.Error => "parse_errors",
-            _ => null,
+            Verdict.Forwarded => 1,
+            Verdict.Dropped => 2,
+            Verdict.Error => 3,
+            _ => 0,
         };
-        if (outcome is not null)
+        if (outcome != 0)
         {
-            _policyL7.Labels(outcome, proxyType).Inc();
+            (_policyL7Cache[(outcome * 3) + proxy] ??= _policyL7.Labels(L7Rules[outcome], proxyType)).Inc();
         }
 
-        var match = l7.Http is not null ? "l7/http" : l7.Kafka is not null ? "l7/kafka" : "l7/";
-        _policyVerdicts.Labels(LowerDirection(flow.TrafficDirection), match, LowerVerdict(flow.Verdict)).Inc();
+        PolicyVerdict(flow, L3L4MatchCount + 1 + proxy, L7Matches[proxy]).Inc();
     }
 
     private void ProcessL4(in Flow flow)
@@ -210,6 +248,42 @@ public sealed class FlowMetrics
             _icmp.Labels(family, IcmpTypeName(flow.L4.Protocol == L4Protocol.IcmpV6, flow.L4.IcmpType)).Inc();
         }
     }
+
+    private Counter PolicyVerdict(in Flow flow, int match, string matchText)
+    {
+        var index = (((DirectionIndex(flow.TrafficDirection) * MatchCount) + match) * VerdictCount)
+            + ((uint)flow.Verdict < VerdictCount ? (int)flow.Verdict : 0);
+        return _policyVerdictsCache[index] ??=
+            _policyVerdicts.Labels(LowerDirection(flow.TrafficDirection), matchText, LowerVerdict(flow.Verdict));
+    }
+
+    private Counter FlowsProcessedChild(in Flow flow, bool isL7)
+    {
+        var (type, subtype) = isL7 ? ("L7", L7Subtype(flow)) : EventTypeLabels(flow.EventType);
+        return _flowsProcessed.Labels(type, subtype, HubbleNames.Of(flow.Verdict) ?? "VERDICT_UNKNOWN");
+    }
+
+    // Index of the (type, subtype) pair of hubble_flows_processed_total, or -1 for types without a cache slot.
+    private static int EventKind(CiliumEventType eventType) => eventType.Type switch
+    {
+        MonitorMessageType.Drop => KindDrop,
+        MonitorMessageType.Capture => KindCapture,
+        MonitorMessageType.PolicyVerdict => KindPolicyVerdict,
+        MonitorMessageType.Trace => eventType.SubType is >= 0 and < TraceSubTypes ? KindTrace + eventType.SubType : KindTraceOther,
+        _ => -1,
+    };
+
+    private static int ProtocolIndex(in Flow flow)
+    {
+        if (flow.L7 is Layer7 l7)
+        {
+            return l7.Http is not null ? 6 : l7.Kafka is not null ? 7 : 8;
+        }
+
+        return (int)flow.L4.Protocol;
+    }
+
+    private static int DirectionIndex(FlowTrafficDirection direction) => (uint)direction < 3 ? (int)direction : 0;
 
     private static string L7Subtype(in Flow flow) =>
         flow.L7?.Http is not null ? "HTTP" : flow.L7?.Kafka is not null ? "Kafka" : "";
