@@ -256,7 +256,7 @@ public static class HubbleJsonReader
         {
             Expect(k, JsonValueKind.Object, path + ".kafka");
             var apiKeyText = String(k, "api_key", path + ".kafka") ?? "";
-            short apiKey = KafkaApiKeys.ByName.TryGetValue(apiKeyText, out var named) ? named
+            var apiKey = KafkaApiKeys.ByName.TryGetValue(apiKeyText, out var named) ? named
                 : short.TryParse(apiKeyText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number) ? number
                 : throw new FormatException($"{path}.kafka.api_key: unknown API key \"{apiKeyText}\"");
             kafka = new KafkaInfo

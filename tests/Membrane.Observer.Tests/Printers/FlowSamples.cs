@@ -21,13 +21,21 @@ internal static class FlowSamples
 
     public static FlowEndpoint Frontend => new()
     {
-        Id = 1120, Identity = 1234, Namespace = "default", PodName = "frontend-xyz-1", Labels = FrontendLabels,
+        Id = 1120,
+        Identity = 1234,
+        Namespace = "default",
+        PodName = "frontend-xyz-1",
+        Labels = FrontendLabels,
         Workloads = [new FlowWorkload("frontend", "Deployment")],
     };
 
     public static FlowEndpoint Users => new()
     {
-        Id = 1121, Identity = 4321, Namespace = "default", PodName = "user-service-abc-2", Labels = UsersLabels,
+        Id = 1121,
+        Identity = 4321,
+        Namespace = "default",
+        PodName = "user-service-abc-2",
+        Labels = UsersLabels,
     };
 
     public static FlowIP Ipv4 => new() { Source = IPAddress.Parse("10.0.1.12"), Destination = IPAddress.Parse("10.0.1.55") };
@@ -68,7 +76,9 @@ internal static class FlowSamples
             Type = L7FlowType.Request,
             Http = new HttpInfo
             {
-                Method = "GET", Url = "http://user-service/api/v1/users/123?fields=name", Protocol = "HTTP/1.1",
+                Method = "GET",
+                Url = "http://user-service/api/v1/users/123?fields=name",
+                Protocol = "HTTP/1.1",
                 Headers = [new HttpHeader("X-Request-Source", "frontend-app")],
             },
         },
