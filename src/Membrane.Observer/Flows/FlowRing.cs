@@ -118,7 +118,10 @@ public sealed class FlowRing
         return true;
     }
 
-    /// <summary>Reads buffered flows (no waiting): the history part of <see cref="ReadAsync"/>, oldest first.</summary>
+    /// <summary>
+    /// Reads buffered flows, oldest first: the history part of <see cref="ReadAsync"/>. Waits only for a writer caught
+    /// between claim and publish, up to <see cref="FlowReadOptions.PendingGrace"/>; flows lost that way are skipped.
+    /// </summary>
     public List<Flow> ReadBuffered(FlowReadOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
