@@ -9,7 +9,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 MEMBRANE_APT_PACKAGES=(
     clang-14 llvm-14 libbpf-dev bpftool   # BPF programs: compile (clang), headers (libbpf-dev), inspect (bpftool)
     libbpf1 iproute2 nftables iptables    # runtime: libbpf.so.1, netns/veth/tc, routing rules
-    kcat curl                             # real clients used by the lab, the demo and the tests
+    kcat curl jq                          # real clients used by the lab, the demo and the tests (jq reads flow JSON)
     procps util-linux                     # sysctl, nsenter
 )
 
