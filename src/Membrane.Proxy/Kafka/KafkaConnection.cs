@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Text;
 using Membrane.Policy.L7.Kafka;
+using Membrane.Policy.MapState;
 using Membrane.Policy.Model;
 
 namespace Membrane.Proxy.Kafka;
@@ -214,6 +215,8 @@ internal sealed class KafkaConnection
                 ArrayPool<byte>.Shared.Return(assembly);
             }
 
+            // Kafka clients never half-close while waiting for answers: the client is gone, so is the connection.
+            Close();
             await input.CompleteAsync().ConfigureAwait(false);
             await upstream.CompleteAsync().ConfigureAwait(false);
         }
@@ -771,7 +774,7 @@ internal sealed class KafkaConnection
         return _topicStrings;
     }
 
-    private void PublishRequest(in InFlight e) => Publish(L7EventKind.KafkaRequest, e, e.Verdict == L7Verdict.Denied ? e.ErrorCode : KafkaErrors.None, 0);
+    private void PublishRequest(in InFlight e) => Publish(L7EventKind.KafkaRequest, e, e.ErrorCode, 0);
 
     private void PublishResponse(in InFlight e, short errorCode) =>
         Publish(L7EventKind.KafkaResponse, e, errorCode, (long)Stopwatch.GetElapsedTime(e.StartTimestamp).TotalNanoseconds);

@@ -20,8 +20,10 @@ internal static class KafkaResponseRewriter
 {
     /// <summary>
     /// ApiVersions response (header v0 always, KIP-511): keeps only the APIs in <see cref="KafkaApis"/> and caps their
-    /// ranges to what the proxy parses. Produce's minimum is never raised (KAFKA-18659). An UNSUPPORTED_VERSION answer
-    /// uses the v0 body whatever the request version.
+    /// ranges to what the proxy parses. Produce's minimum is never raised (KAFKA-18659). Error answers are relayed as
+    /// they are: no version is negotiated from them (the client retries, and a retry above the proxy's ApiVersions range
+    /// gets the proxy's own UNSUPPORTED_VERSION), and their body shape differs between brokers (Apache Kafka uses the v0
+    /// body for UNSUPPORTED_VERSION, librdkafka's mock the request's version).
     /// </summary>
     public static bool RewriteApiVersions(in ReadOnlySequence<byte> payload, short requestVersion, KafkaWriter w)
     {
@@ -31,7 +33,15 @@ internal static class KafkaResponseRewriter
             return false;
         }
 
-        var f = requestVersion >= 3 && error != KafkaErrors.UnsupportedVersion;
+        if (error != KafkaErrors.None)
+        {
+            w.BeginFrame();
+            w.Raw(payload);
+            w.EndFrame();
+            return true;
+        }
+
+        var f = requestVersion >= 3;
         if (!r.TryArrayLength(f, out var count, 6) || count < 0)
         {
             return false;
