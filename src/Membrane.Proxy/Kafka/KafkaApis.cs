@@ -38,6 +38,7 @@ internal static class KafkaApis
     public const short Heartbeat = 12;
     public const short LeaveGroup = 13;
     public const short SyncGroup = 14;
+    public const short ListGroups = 16;
     public const short SaslHandshake = 17;
     public const short ApiVersions = 18;
     public const short CreateTopics = 19;
@@ -58,6 +59,8 @@ internal static class KafkaApis
     public const short IncrementalAlterConfigs = 44;
     public const short OffsetDelete = 47;
     public const short DescribeProducers = 61;
+    public const short GetTelemetrySubscriptions = 71;
+    public const short PushTelemetry = 72;
     public const short ConsumerGroupHeartbeat = 68;
     public const short DescribeTopicPartitions = 75;
 

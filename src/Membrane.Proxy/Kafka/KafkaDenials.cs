@@ -34,7 +34,8 @@ internal static class KafkaDenials
         KafkaApis.InitProducerId => q.HasTransactionalId
             ? KafkaErrors.TransactionalIdAuthorizationFailed
             : KafkaErrors.ClusterAuthorizationFailed,
-        KafkaApis.ApiVersions => KafkaErrors.ClusterAuthorizationFailed,
+        KafkaApis.ApiVersions or KafkaApis.ListGroups or KafkaApis.GetTelemetrySubscriptions or KafkaApis.PushTelemetry
+            => KafkaErrors.ClusterAuthorizationFailed,
         _ => KafkaErrors.TopicAuthorizationFailed,
     };
 
@@ -503,6 +504,34 @@ internal static class KafkaDenials
                 }
 
                 w.Int8(-1);
+                break;
+
+            case KafkaApis.ListGroups:
+                if (v >= 1)
+                {
+                    w.Int32(0);
+                }
+
+                w.Int16(e);
+                w.ArrayLength(f, 0);
+                break;
+
+            case KafkaApis.GetTelemetrySubscriptions when v == 0:
+                // KIP-714: an error makes the client stop pushing metrics (it is not told which ones to collect).
+                w.Int32(0);
+                w.Int16(e);
+                w.Uuid(Guid.Empty);
+                w.Int32(0);
+                w.ArrayLength(f, 0);
+                w.Int32(0);
+                w.Int32(0);
+                w.Bool(false);
+                w.ArrayLength(f, 0);
+                break;
+
+            case KafkaApis.PushTelemetry when v == 0:
+                w.Int32(0);
+                w.Int16(e);
                 break;
 
             default:
