@@ -275,8 +275,8 @@ internal sealed class KafkaConnection
             return await MetadataAsync(entry, payload, frame, upstream, ct).ConfigureAwait(false);
         }
 
-        Evaluate(q, policy, out entry.Verdict, out entry.DecidedBy, out entry.DeniedDirection);
-        if (entry.Verdict == L7Verdict.Forwarded && q.ApiKey == KafkaApis.Fetch && q.FetchSessionEpoch > 0 && !IsKnownFetchSession(q.FetchSessionId, policy.Revision))
+        var incrementalFetch = q.ApiKey == KafkaApis.Fetch && q.FetchSessionEpoch > 0;
+        if (incrementalFetch && !IsKnownFetchSession(q.FetchSessionId, policy.Revision))
         {
             // An incremental fetch names only changed partitions; the broker-side session may still hold partitions
             // evaluated under an older policy or never seen here (KIP-227). Make the client start a full fetch.
@@ -288,6 +288,17 @@ internal sealed class KafkaConnection
             PublishRequest(entry);
             await AnswerLocallyAsync(entry, _requestWriter, ct).ConfigureAwait(false);
             return true;
+        }
+
+        if (incrementalFetch && q.EvaluatedTopicCount == 0)
+        {
+            // Nothing changed in a session whose every partition was allowed under this very revision.
+            entry.Verdict = L7Verdict.Forwarded;
+            entry.Detail = "incremental fetch of a session evaluated under this policy revision";
+        }
+        else
+        {
+            Evaluate(q, policy, out entry.Verdict, out entry.DecidedBy, out entry.DeniedDirection);
         }
 
         if (entry.Verdict == L7Verdict.Denied)
