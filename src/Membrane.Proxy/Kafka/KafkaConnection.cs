@@ -42,7 +42,7 @@ internal sealed class KafkaConnection
     private byte[][] _topicBytes = [];
     private string[] _topicStrings = [];
     private long _relayRemaining;
-    private bool _closed;
+    private volatile bool _closed;
 
     public KafkaConnection(ProxiedConnection connection, KafkaEngineOptions options)
     {
