@@ -31,8 +31,9 @@ public sealed class KafkaWorkload : IAsyncDisposable
     public KafkaMockCluster Cluster => _cluster;
 
     /// <summary>Starts the broker on <paramref name="listen"/> (port 0 picks a free port) with <paramref name="topics"/>
-    /// (name and partition count) created.</summary>
-    public static KafkaWorkload Start(IPEndPoint listen, IEnumerable<(string Name, int Partitions)>? topics = null)
+    /// (name and partition count) created. It advertises <paramref name="advertise"/> when given (e.g. a TCP proxy in
+    /// front of it), else its own listen address.</summary>
+    public static KafkaWorkload Start(IPEndPoint listen, IEnumerable<(string Name, int Partitions)>? topics = null, IPEndPoint? advertise = null)
     {
         ArgumentNullException.ThrowIfNull(listen);
         var cluster = KafkaMockCluster.Start();
@@ -42,7 +43,8 @@ public sealed class KafkaWorkload : IAsyncDisposable
             listener = new TcpListener(listen);
             listener.Start();
             var bound = (IPEndPoint)listener.LocalEndpoint;
-            cluster.SetAdvertisedAddress(1, bound.Address.ToString(), bound.Port);
+            var advertised = advertise ?? bound;
+            cluster.SetAdvertisedAddress(1, advertised.Address.ToString(), advertised.Port);
             foreach (var (name, partitions) in topics ?? [])
             {
                 cluster.CreateTopic(name, partitions);

@@ -6,8 +6,8 @@ using Membrane.Workloads.Kafka;
 namespace Membrane.Cli.Commands.Workload;
 
 /// <summary>
-/// <c>membrane workload kafka --listen ADDR:PORT [--topic NAME[:PARTITIONS]]…</c>: runs a Kafka broker (librdkafka's
-/// mock cluster) reachable on ADDR:PORT and advertising that address, until interrupted.
+/// <c>membrane workload kafka --listen ADDR:PORT [--topic NAME[:PARTITIONS]]… [--advertise ADDR:PORT]</c>: runs a Kafka
+/// broker (librdkafka's mock cluster) reachable on ADDR:PORT and advertising that address, until interrupted.
 /// </summary>
 internal static class KafkaWorkloadCommand
 {
@@ -24,14 +24,26 @@ internal static class KafkaWorkloadCommand
             Description = "Topic to create at start, NAME or NAME:PARTITIONS (repeatable); clients may also auto-create topics.",
             AllowMultipleArgumentsPerToken = false,
         };
+        var advertise = new Option<string?>("--advertise")
+        {
+            Description = "Address clients are told to reconnect to (ADDR:PORT), when a TCP proxy fronts the broker; default: --listen.",
+        };
         var command = new Command("kafka", "Run a Kafka broker (librdkafka mock cluster) on ADDR:PORT.") { Hidden = true };
         command.Options.Add(listen);
         command.Options.Add(topics);
+        command.Options.Add(advertise);
         command.SetAction(async (parse, cancellationToken) =>
         {
             if (!IPEndPoint.TryParse(parse.GetValue(listen)!, out var endPoint))
             {
                 await Console.Error.WriteLineAsync($"--listen: expected ADDR:PORT, got \"{parse.GetValue(listen)}\"");
+                return 2;
+            }
+
+            IPEndPoint? advertised = null;
+            if (parse.GetValue(advertise) is { } a && !IPEndPoint.TryParse(a, out advertised))
+            {
+                await Console.Error.WriteLineAsync($"--advertise: expected ADDR:PORT, got \"{a}\"");
                 return 2;
             }
 
@@ -49,7 +61,7 @@ internal static class KafkaWorkloadCommand
                 wanted.Add((parts[0], partitions));
             }
 
-            await using var broker = KafkaWorkload.Start(endPoint, wanted);
+            await using var broker = KafkaWorkload.Start(endPoint, wanted, advertised);
             Console.WriteLine($"kafka broker listening on {broker.EndPoint} (librdkafka mock cluster {broker.Cluster.Bootstraps})");
             try
             {
