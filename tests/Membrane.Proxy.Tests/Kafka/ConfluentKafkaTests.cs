@@ -140,4 +140,37 @@ public sealed class ConfluentKafkaTests
         Assert.DoesNotContain(mock.Requests(), r => r.ApiKey == KafkaApis.Fetch);
         consumer.Close();
     }
+
+    [Fact]
+    public async Task ConsumerDeniedJoinGroupSeesGroupAuthorizationFailed()
+    {
+        using var mock = KafkaMockCluster.Start();
+        var topic = UniqueTopic("orders");
+        mock.CreateTopic(topic);
+        var rules = Rules(
+            new KafkaRule(ApiKey: "apiversions"), new KafkaRule(ApiKey: "metadata"), new KafkaRule(ApiKey: "findcoordinator"),
+            new KafkaRule(ApiKey: "fetch", Topic: topic), new KafkaRule(ApiKey: "offsets", Topic: topic));
+        await using var proxy = KafkaTestProxy.Start(mock.BrokerEndPoints[0], rules);
+        mock.StartRequestTracking();
+
+        using var consumer = new ConsumerBuilder<Ignore, string>(Consumer(proxy.Bootstrap, UniqueTopic("group"))).Build();
+        consumer.Subscribe(topic);
+        ErrorCode? seen = null;
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (seen is null && DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                consumer.Consume(TimeSpan.FromSeconds(1));
+            }
+            catch (ConsumeException e)
+            {
+                seen = e.Error.Code;
+            }
+        }
+
+        Assert.Equal(ErrorCode.GroupAuthorizationFailed, seen);
+        Assert.DoesNotContain(mock.Requests(), r => r.ApiKey == KafkaApis.JoinGroup);
+        Assert.Contains(proxy.Events.Requests(KafkaApis.JoinGroup), e => e.Verdict == L7Verdict.Denied && e.KafkaErrorCode == KafkaErrors.GroupAuthorizationFailed);
+    }
 }

@@ -292,4 +292,38 @@ public sealed class KafkaEngineTests
         Assert.Equal(KafkaErrors.TopicAuthorizationFailed, denied.KafkaErrorCode);
         Assert.True(events.Single(e => e.Kind == L7EventKind.KafkaResponse && e.KafkaCorrelationId == 11).LatencyNs > 0);
     }
+
+    [Fact]
+    public async Task ARequestNamingAnyDeniedTopicIsDeniedWholeAndNeverForwarded()
+    {
+        using var mock = KafkaMockCluster.Start();
+        mock.CreateTopic("orders");
+        await using var proxy = KafkaTestProxy.Start(mock.BrokerEndPoints[0], ProduceConsume("orders"));
+        using var client = await RawKafkaClient.ConnectAsync(proxy.EndPoint);
+        mock.StartRequestTracking();
+
+        await client.SendAsync(KafkaRequestBuilder.Build(KafkaApis.Produce, 7, [new TopicSpec("orders", 0), new TopicSpec("secrets", 0, 1)], correlationId: 3));
+        var payload = (await client.ReceiveAsync())!;
+        Assert.Equal(3, RawKafkaClient.CorrelationId(payload));
+
+        // Produce v7: [topic: name, [partition: index, error, base offset, log append time, log start offset]], throttle.
+        var errors = new List<short>();
+        var offset = 4;
+        var topics = BinaryPrimitives.ReadInt32BigEndian(payload.AsSpan(offset));
+        offset += 4;
+        for (var t = 0; t < topics; t++)
+        {
+            offset += 2 + BinaryPrimitives.ReadInt16BigEndian(payload.AsSpan(offset));
+            var partitions = BinaryPrimitives.ReadInt32BigEndian(payload.AsSpan(offset));
+            offset += 4;
+            for (var p = 0; p < partitions; p++)
+            {
+                errors.Add(BinaryPrimitives.ReadInt16BigEndian(payload.AsSpan(offset + 4)));
+                offset += 4 + 2 + 8 + 8 + 8;
+            }
+        }
+
+        Assert.Equal([29, 29, 29], errors);
+        Assert.DoesNotContain(mock.Requests(), r => r.ApiKey == KafkaApis.Produce);
+    }
 }
