@@ -568,7 +568,7 @@ internal static class KafkaRequestBuilder
                 }
 
                 w.NullString(f);
-                Array(w, f, [Guid.NewGuid()], id =>
+                Array(w, f, [new Guid("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0")], id =>
                 {
                     w.Uuid(id);
                     Array(w, f, [0, 1], p => w.Int32(p));
