@@ -88,4 +88,22 @@ public sealed class KcatTests
         Assert.DoesNotContain(mock.Requests(), r => r.ApiKey == KafkaApis.Fetch);
         Assert.Contains(proxy.Events.Requests(KafkaApis.Fetch), e => e.Verdict == L7Verdict.Denied);
     }
+
+    [Fact]
+    public async Task LargeMessagesCrossTheProxyInBothDirections()
+    {
+        using var mock = KafkaMockCluster.Start();
+        var topic = UniqueTopic("blobs");
+        mock.CreateTopic(topic);
+        await using var proxy = KafkaTestProxy.Start(mock.BrokerEndPoints[0], ProduceConsume(topic));
+        var big = new string('a', 300_000) + "-end";
+
+        // Frames far above the engine's 32 KiB assembly threshold: the request is assembled out of the pipe, the
+        // fetch response is relayed as it arrives.
+        var produce = await Kcat(["-P", "-b", proxy.Bootstrap, "-t", topic, .. Common], big + "\n");
+        Assert.True(produce.ExitCode == 0, produce + proxy.Events.Dump());
+        var consume = await Kcat(["-C", "-b", proxy.Bootstrap, "-t", topic, "-o", "beginning", "-e", "-c", "1", .. Common]);
+        Assert.Equal(big, consume.Stdout.TrimEnd('\n'));
+        Assert.DoesNotContain(proxy.Events.Events, e => e.Kind == L7EventKind.ProtocolError);
+    }
 }
