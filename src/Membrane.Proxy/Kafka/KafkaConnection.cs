@@ -205,6 +205,10 @@ internal sealed class KafkaConnection
         catch (OperationCanceledException)
         {
         }
+        catch (TooManyInFlightException)
+        {
+            ProtocolError($"more than {_options.MaxInFlightRequests} requests in flight: closing the connection");
+        }
         catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or InvalidOperationException)
         {
         }
@@ -411,9 +415,21 @@ internal sealed class KafkaConnection
     private async ValueTask EnqueueAsync(InFlight entry, CancellationToken ct)
     {
         await _clientLock.WaitAsync(ct).ConfigureAwait(false);
-        _inFlight.Enqueue(entry);
+        var full = _inFlight.Count >= _options.MaxInFlightRequests;
+        if (!full)
+        {
+            _inFlight.Enqueue(entry);
+        }
+
         _clientLock.Release();
+        if (full)
+        {
+            throw new TooManyInFlightException();
+        }
     }
+
+    /// <summary>Ends the request loop when a client keeps more requests in flight than any client does.</summary>
+    private sealed class TooManyInFlightException : InvalidOperationException;
 
     /// <summary>Sends a proxy-made response now if nothing is in flight, else queues it behind earlier responses.</summary>
     private async ValueTask AnswerLocallyAsync(InFlight entry, KafkaWriter response, CancellationToken ct)
@@ -427,6 +443,10 @@ internal sealed class KafkaConnection
                 _connection.Client.Output.Write(response.WrittenSpan);
                 PublishResponse(entry, entry.ErrorCode);
                 await _connection.Client.Output.FlushAsync(ct).ConfigureAwait(false);
+            }
+            else if (_inFlight.Count >= _options.MaxInFlightRequests)
+            {
+                throw new TooManyInFlightException();
             }
             else
             {

@@ -9,6 +9,10 @@ public sealed class KafkaEngineOptions
     /// <summary>Largest response frame the engine buffers to rewrite (Metadata, ApiVersions, FindCoordinator);
     /// other responses are relayed as they arrive whatever their size.</summary>
     public int MaxRewrittenResponseSize { get; init; } = 64 * 1024 * 1024;
+
+    /// <summary>Requests awaiting an answer on one connection before the connection is closed as abusive (brokers read
+    /// one request at a time per connection; clients keep a handful in flight).</summary>
+    public int MaxInFlightRequests { get; init; } = 65_536;
 }
 
 /// <summary>

@@ -326,4 +326,23 @@ public sealed class KafkaEngineTests
         Assert.Equal([29, 29, 29], errors);
         Assert.DoesNotContain(mock.Requests(), r => r.ApiKey == KafkaApis.Produce);
     }
+
+    [Fact]
+    public async Task AClientFloodingRequestsPastTheInFlightLimitIsDisconnected()
+    {
+        using var mock = KafkaMockCluster.Start();
+        await using var proxy = KafkaTestProxy.Start(mock.BrokerEndPoints[0], ProduceConsume("orders"), options: new KafkaEngineOptions { MaxInFlightRequests = 8 });
+        using var client = await RawKafkaClient.ConnectAsync(proxy.EndPoint);
+
+        // One write of 64 requests: far more than 8 can be awaiting answers when the engine reads them.
+        await client.SendAsync([.. Enumerable.Range(1, 64).Select(i => i % 2 == 0 ? Produce("secrets", i) : ApiVersions(i))]);
+        var answered = 0;
+        while (await client.ReceiveAsync() is not null)
+        {
+            answered++;
+        }
+
+        Assert.InRange(answered, 0, 63);
+        Assert.Contains(proxy.Events.Events, e => e.Kind == L7EventKind.ProtocolError && e.Detail!.Contains("in flight"));
+    }
 }
