@@ -42,6 +42,7 @@ internal sealed class KafkaConnection
     private byte[][] _topicBytes = [];
     private string[] _topicStrings = [];
     private long _relayRemaining;
+    private bool _upstreamDirty;
     private volatile bool _closed;
 
     public KafkaConnection(ProxiedConnection connection, KafkaEngineOptions options)
@@ -123,7 +124,6 @@ internal sealed class KafkaConnection
             {
                 var result = await input.ReadAsync(ct).ConfigureAwait(false);
                 var buffer = result.Buffer;
-                var forwarded = false;
                 try
                 {
                     while (!_closed)
@@ -143,7 +143,6 @@ internal sealed class KafkaConnection
                             var ok = await HandleRequestAsync(frame, upstream, ct).ConfigureAwait(false);
                             ArrayPool<byte>.Shared.Return(assembly);
                             assembly = null;
-                            forwarded = true;
                             if (!ok)
                             {
                                 return;
@@ -178,7 +177,6 @@ internal sealed class KafkaConnection
                             return;
                         }
 
-                        forwarded = true;
                         buffer = buffer.Slice(frameLength);
                     }
                 }
@@ -187,8 +185,9 @@ internal sealed class KafkaConnection
                     input.AdvanceTo(buffer.Start, buffer.End);
                 }
 
-                if (forwarded)
+                if (_upstreamDirty)
                 {
+                    _upstreamDirty = false;
                     var flush = await upstream.FlushAsync(ct).ConfigureAwait(false);
                     if (flush.IsCompleted)
                     {
@@ -339,12 +338,12 @@ internal sealed class KafkaConnection
         PublishRequest(entry);
         if (q.ApiKey == KafkaApis.Produce && q.Acks == 0)
         {
-            Write(upstream, frame);
+            Forward(upstream, frame);
             return true;
         }
 
         await EnqueueAsync(entry, ct).ConfigureAwait(false);
-        Write(upstream, frame);
+        Forward(upstream, frame);
         return true;
     }
 
@@ -401,12 +400,13 @@ internal sealed class KafkaConnection
             KafkaResponseRewriter.RewriteMetadataRequest(payload, q, allowed, _requestWriter);
             await EnqueueAsync(entry, ct).ConfigureAwait(false);
             upstream.Write(_requestWriter.WrittenSpan);
+            _upstreamDirty = true;
             return true;
         }
 
         PublishRequest(entry);
         await EnqueueAsync(entry, ct).ConfigureAwait(false);
-        Write(upstream, frame);
+        Forward(upstream, frame);
         return true;
     }
 
@@ -853,6 +853,12 @@ internal sealed class KafkaConnection
     }
 
     private static long UnixNanoseconds() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
+
+    private void Forward(PipeWriter upstream, in ReadOnlySequence<byte> frame)
+    {
+        Write(upstream, frame);
+        _upstreamDirty = true;
+    }
 
     private static void Write(PipeWriter writer, in ReadOnlySequence<byte> data)
     {
