@@ -272,6 +272,27 @@ internal sealed class KafkaConnection
         }
 
         var policy = CurrentPolicy();
+        if (!policy.L4Allowed)
+        {
+            // The new revision no longer allows this connection at L3/L4 (or policy could not be resolved): close it.
+            _connection.Events.Publish(new L7Event
+            {
+                Kind = L7EventKind.ConnectionDenied,
+                TimestampUnixNs = UnixNanoseconds(),
+                Connection = _connection.Info,
+                Policy = policy,
+                Verdict = L7Verdict.Denied,
+                DecidedBy = policy.L4DecidedBy.Count > 0 ? policy.L4DecidedBy[0] : null,
+                Detail = $"connection no longer allowed at policy revision {policy.Revision}",
+                KafkaApiKey = q.ApiKey,
+                KafkaApiVersion = q.ApiVersion,
+                KafkaCorrelationId = q.CorrelationId,
+                GrpcStatus = -1,
+            });
+            Close();
+            return false;
+        }
+
         var entry = NewEntry(q, policy);
         if (q.ApiKey == KafkaApis.Metadata)
         {

@@ -345,4 +345,21 @@ public sealed class KafkaEngineTests
         Assert.InRange(answered, 0, 63);
         Assert.Contains(proxy.Events.Events, e => e.Kind == L7EventKind.ProtocolError && e.Detail!.Contains("in flight"));
     }
+
+    [Fact]
+    public async Task AConnectionNoLongerAllowedAtLayerFourIsClosedOnItsNextRequest()
+    {
+        using var mock = KafkaMockCluster.Start();
+        await using var proxy = KafkaTestProxy.Start(mock.BrokerEndPoints[0], ProduceConsume("orders"));
+        using var client = await RawKafkaClient.ConnectAsync(proxy.EndPoint);
+        await client.SendAsync(ApiVersions(1));
+        Assert.NotNull(await client.ReceiveAsync());
+
+        proxy.Policy.DenyConnections();
+        mock.StartRequestTracking();
+        await client.SendAsync(ApiVersions(2));
+        Assert.Null(await client.ReceiveAsync());
+        Assert.Empty(mock.Requests());
+        Assert.Contains(proxy.Events.Events, e => e.Kind == L7EventKind.ConnectionDenied && e.KafkaCorrelationId == 2);
+    }
 }

@@ -22,6 +22,14 @@ internal sealed class TestPolicySource : IProxyPolicySource
 
     public long Revision => Interlocked.Read(ref _revision);
 
+    public bool L4Allowed { get; private set; } = true;
+
+    public void DenyConnections()
+    {
+        L4Allowed = false;
+        Interlocked.Increment(ref _revision);
+    }
+
     public void Set(KafkaRuleSet? ingress, KafkaRuleSet? egress = null)
     {
         Ingress = ingress;
@@ -35,7 +43,7 @@ internal sealed class TestPolicySource : IProxyPolicySource
         Source = Client,
         Destination = Broker,
         DestinationPort = connection.OriginalDestination.Port,
-        L4Allowed = true,
+        L4Allowed = L4Allowed,
         Protocol = L7Protocol.Kafka,
         KafkaIngress = Ingress,
         KafkaEgress = Egress,
