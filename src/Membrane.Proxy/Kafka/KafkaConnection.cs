@@ -24,6 +24,9 @@ internal sealed class KafkaConnection
     /// <summary>Enough of a Fetch v7+ response to read its session id: size, correlation id, tags, throttle, error, session id.</summary>
     private const int FetchSessionPeek = 4 + 4 + 1 + 4 + 2 + 4;
 
+    /// <summary>Produce responses up to this size are read whole for their error code (events); larger ones stream.</summary>
+    private const int InspectLimit = 64 * 1024;
+
     private readonly ProxiedConnection _connection;
     private readonly KafkaEngineOptions _options;
     private readonly KafkaRequest _request = new();
@@ -57,6 +60,7 @@ internal sealed class KafkaConnection
         ApiVersions,
         Metadata,
         FindCoordinator,
+        InspectProduce,
         Local,
     }
 
@@ -353,6 +357,7 @@ internal sealed class KafkaConnection
         {
             KafkaApis.ApiVersions => ResponseAction.ApiVersions,
             KafkaApis.FindCoordinator when _connection.AdvertisedAddress is not null => ResponseAction.FindCoordinator,
+            KafkaApis.Produce => ResponseAction.InspectProduce,
             _ => ResponseAction.Relay,
         };
         entry.LearnFetchSession = q.ApiKey == KafkaApis.Fetch && q.ApiVersion >= 7 && q.FetchSessionEpoch == 0;
@@ -551,7 +556,7 @@ internal sealed class KafkaConnection
                             return;
                         }
 
-                        if (expected.Action == ResponseAction.Relay)
+                        if (expected.Action == ResponseAction.Relay || (expected.Action == ResponseAction.InspectProduce && size > InspectLimit))
                         {
                             if (expected.LearnFetchSession)
                             {
@@ -637,6 +642,16 @@ internal sealed class KafkaConnection
     private bool Rewrite(in ReadOnlySequence<byte> payload, PipeWriter client)
     {
         var e = _inFlight.Peek();
+        if (e.Action == ResponseAction.InspectProduce)
+        {
+            Span<byte> prefix = stackalloc byte[4];
+            BinaryPrimitives.WriteInt32BigEndian(prefix, (int)payload.Length);
+            client.Write(prefix);
+            Write(client, payload);
+            CompleteResponse(KafkaResponseRewriter.FirstProduceError(payload, e.ApiVersion));
+            return true;
+        }
+
         _responseWriter.Clear();
         var ok = e.Action switch
         {

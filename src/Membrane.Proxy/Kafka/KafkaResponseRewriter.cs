@@ -330,4 +330,77 @@ internal static class KafkaResponseRewriter
         w.EndFrame();
         return true;
     }
+
+    /// <summary>
+    /// The first non-zero partition error of a Produce response (for the response event), or 0; a response that does not
+    /// parse also reads as 0 (it is relayed unchanged either way).
+    /// </summary>
+    public static short FirstProduceError(in ReadOnlySequence<byte> payload, short v)
+    {
+        var f = v >= 9;
+        var r = new KafkaReader(payload);
+        if (!r.Skip(4) || !r.TrySkipTags(f) || !r.TryArrayLength(f, out var topics))
+        {
+            return 0;
+        }
+
+        for (var t = 0; t < topics; t++)
+        {
+            if (!r.TrySkipString(f) || !r.TryArrayLength(f, out var partitions))
+            {
+                return 0;
+            }
+
+            for (var p = 0; p < partitions; p++)
+            {
+                if (!r.Skip(4) || !r.TryInt16(out var error))
+                {
+                    return 0;
+                }
+
+                if (error != 0)
+                {
+                    return error;
+                }
+
+                if (!r.Skip(8 + (v >= 2 ? 8 : 0) + (v >= 5 ? 8 : 0)))
+                {
+                    return 0;
+                }
+
+                if (v >= 8)
+                {
+                    if (!r.TryArrayLength(f, out var recordErrors))
+                    {
+                        return 0;
+                    }
+
+                    for (var e = 0; e < recordErrors; e++)
+                    {
+                        if (!r.Skip(4) || !r.TrySkipString(f) || !r.TrySkipTags(f))
+                        {
+                            return 0;
+                        }
+                    }
+
+                    if (!r.TrySkipString(f))
+                    {
+                        return 0;
+                    }
+                }
+
+                if (!r.TrySkipTags(f))
+                {
+                    return 0;
+                }
+            }
+
+            if (!r.TrySkipTags(f))
+            {
+                return 0;
+            }
+        }
+
+        return 0;
+    }
 }

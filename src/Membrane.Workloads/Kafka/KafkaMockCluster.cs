@@ -101,6 +101,17 @@ public sealed class KafkaMockCluster : IDisposable
         }
     }
 
+    /// <summary>Makes the next requests of <paramref name="apiKey"/> fail with <paramref name="errors"/>, one error per
+    /// request in order (0 = succeed).</summary>
+    public void PushRequestErrors(short apiKey, params int[] errors)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            RdKafkaMockNative.PushRequestErrorsArray(_cluster, apiKey, (nuint)errors.Length, errors);
+        }
+    }
+
     /// <summary>Starts recording every request the brokers receive.</summary>
     public void StartRequestTracking()
     {

@@ -78,6 +78,9 @@ internal static partial class RdKafkaMockNative
     [LibraryImport(Library, EntryPoint = "rd_kafka_mock_set_apiversion")]
     public static partial int SetApiVersion(IntPtr cluster, short apiKey, short minVersion, short maxVersion);
 
+    [LibraryImport(Library, EntryPoint = "rd_kafka_mock_push_request_errors_array")]
+    public static partial void PushRequestErrorsArray(IntPtr cluster, short apiKey, nuint count, int[] errors);
+
     [LibraryImport(Library, EntryPoint = "rd_kafka_mock_start_request_tracking")]
     public static partial void StartRequestTracking(IntPtr cluster);
 

@@ -106,4 +106,20 @@ public sealed class KcatTests
         Assert.Equal(big, consume.Stdout.TrimEnd('\n'));
         Assert.DoesNotContain(proxy.Events.Events, e => e.Kind == L7EventKind.ProtocolError);
     }
+
+    [Fact]
+    public async Task BrokerErrorsOnRelayedProduceResponsesAreRecordedInEvents()
+    {
+        using var mock = KafkaMockCluster.Start();
+        var topic = UniqueTopic("orders");
+        mock.CreateTopic(topic);
+        await using var proxy = KafkaTestProxy.Start(mock.BrokerEndPoints[0], ProduceConsume(topic));
+        mock.PushRequestErrors(KafkaApis.Produce, 19); // NOT_ENOUGH_REPLICAS once: the producer retries
+
+        var produce = await Kcat(["-P", "-b", proxy.Bootstrap, "-t", topic, .. Common], "retried\n");
+        Assert.True(produce.ExitCode == 0, produce + proxy.Events.Dump());
+        var responses = proxy.Events.Events.Where(e => e.Kind == L7EventKind.KafkaResponse && e.KafkaApiKey == KafkaApis.Produce).ToList();
+        Assert.Equal([(short)19, (short)0], responses.Select(e => e.KafkaErrorCode));
+        Assert.All(responses, e => Assert.Equal(L7Verdict.Forwarded, e.Verdict));
+    }
 }
