@@ -173,4 +173,37 @@ public sealed class ConfluentKafkaTests
         Assert.DoesNotContain(mock.Requests(), r => r.ApiKey == KafkaApis.JoinGroup);
         Assert.Contains(proxy.Events.Requests(KafkaApis.JoinGroup), e => e.Verdict == L7Verdict.Denied && e.KafkaErrorCode == KafkaErrors.GroupAuthorizationFailed);
     }
+
+    [Fact]
+    public async Task IdempotentProducerNeedsAnInitProducerIdRuleAsInCilium()
+    {
+        using var mock = KafkaMockCluster.Start();
+        var topic = UniqueTopic("orders");
+        mock.CreateTopic(topic);
+        var config = Producer("");
+
+        // role: produce is Produce, Metadata, ApiVersions only (Cilium's GetAPIKeys): InitProducerId is denied.
+        await using (var proxy = KafkaTestProxy.Start(mock.BrokerEndPoints[0], ProduceConsume(topic)))
+        {
+            config.BootstrapServers = proxy.Bootstrap;
+            config.EnableIdempotence = true;
+            var errors = new System.Collections.Concurrent.ConcurrentQueue<Error>();
+            using var producer = new ProducerBuilder<Null, string>(config).SetErrorHandler((_, e) => errors.Enqueue(e)).Build();
+            await Assert.ThrowsAsync<ProduceException<Null, string>>(() => producer.ProduceAsync(topic, new Message<Null, string> { Value = "x" }));
+            Assert.Contains(proxy.Events.Requests(KafkaApis.InitProducerId), e => e.Verdict == L7Verdict.Denied && e.KafkaErrorCode == KafkaErrors.ClusterAuthorizationFailed);
+
+            // librdkafka makes the broker's CLUSTER_AUTHORIZATION_FAILED for InitProducerId a fatal producer error.
+            Assert.Contains(errors, e => e.IsFatal && e.Code == ErrorCode.ClusterAuthorizationFailed);
+        }
+
+        var rules = Rules(new KafkaRule(Role: "produce", Topic: topic), new KafkaRule(ApiKey: "initproducerid"));
+        await using (var proxy = KafkaTestProxy.Start(mock.BrokerEndPoints[0], rules))
+        {
+            config.BootstrapServers = proxy.Bootstrap;
+            using var producer = new ProducerBuilder<Null, string>(config).Build();
+            var result = await producer.ProduceAsync(topic, new Message<Null, string> { Value = "idempotent" });
+            Assert.Equal(PersistenceStatus.Persisted, result.Status);
+            Assert.Contains(proxy.Events.Requests(KafkaApis.InitProducerId), e => e.Verdict == L7Verdict.Forwarded);
+        }
+    }
 }
