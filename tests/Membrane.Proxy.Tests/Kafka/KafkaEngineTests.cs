@@ -362,4 +362,38 @@ public sealed class KafkaEngineTests
         Assert.Empty(mock.Requests());
         Assert.Contains(proxy.Events.Events, e => e.Kind == L7EventKind.ConnectionDenied && e.KafkaCorrelationId == 2);
     }
+
+    [Fact]
+    public async Task MetadataLookupsByTopicIdAreAnsweredAsDeniedAndNeverForwarded()
+    {
+        using var mock = KafkaMockCluster.Start();
+        mock.CreateTopic("orders");
+        await using var proxy = KafkaTestProxy.Start(mock.BrokerEndPoints[0], ProduceConsume("orders"));
+        using var client = await RawKafkaClient.ConnectAsync(proxy.EndPoint);
+
+        // Metadata v12: one topic by name, one by id only (null name): the proxy cannot evaluate an id.
+        var id = new Guid("00112233-4455-6677-8899-aabbccddeeff");
+        var w = new KafkaWriter();
+        w.BeginFrame();
+        w.Int16(KafkaApis.Metadata);
+        w.Int16(12);
+        w.Int32(5);
+        w.String(false, "c"u8);
+        w.Tags(true);
+        w.ArrayLength(true, 2);
+        w.Uuid(Guid.Empty);
+        w.String(true, "orders"u8);
+        w.Tags(true);
+        w.Uuid(id);
+        w.NullString(true);
+        w.Tags(true);
+        w.Bool(false);
+        w.Bool(false);
+        w.Tags(true);
+        w.EndFrame();
+        await client.SendAsync(w.WrittenSpan.ToArray());
+        var (_, topics) = ResponseDecoder.Metadata((await client.ReceiveAsync())!, 12);
+        Assert.Equal([new ResponseDecoder.Topic(0, "orders"), new ResponseDecoder.Topic(KafkaErrors.TopicAuthorizationFailed, null)], topics);
+        Assert.Contains(proxy.Events.Requests(KafkaApis.Metadata), e => e.KafkaTopics!.Contains(id.ToString()) && e.KafkaErrorCode == 29);
+    }
 }
