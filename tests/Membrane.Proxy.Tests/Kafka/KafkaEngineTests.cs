@@ -396,4 +396,25 @@ public sealed class KafkaEngineTests
         Assert.Equal([new ResponseDecoder.Topic(0, "orders"), new ResponseDecoder.Topic(KafkaErrors.TopicAuthorizationFailed, null)], topics);
         Assert.Contains(proxy.Events.Requests(KafkaApis.Metadata), e => e.KafkaTopics!.Contains(id.ToString()) && e.KafkaErrorCode == 29);
     }
+
+    [Fact]
+    public async Task LargeMetadataAnswersAreAssembledAndFiltered()
+    {
+        using var mock = KafkaMockCluster.Start();
+        for (var i = 0; i < 1200; i++)
+        {
+            mock.CreateTopic($"bulk-topic-with-a-long-name-{i:D5}");
+        }
+
+        string[] allowed = ["bulk-topic-with-a-long-name-00007", "bulk-topic-with-a-long-name-00600", "bulk-topic-with-a-long-name-01199"];
+        await using var proxy = KafkaTestProxy.Start(mock.BrokerEndPoints[0], ProduceConsume(allowed));
+        using var client = await RawKafkaClient.ConnectAsync(proxy.EndPoint);
+
+        // All-topics Metadata v9: the broker's answer (~100 KB) exceeds the 32 KiB assembly threshold.
+        await client.SendAsync(KafkaRequestBuilder.Build(KafkaApis.Metadata, 9, [], allTopics: true));
+        var (brokers, topics) = ResponseDecoder.Metadata((await client.ReceiveAsync(TimeSpan.FromSeconds(20)))!, 9);
+        Assert.Equal(allowed, topics.Select(t => t.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(proxy.EndPoint.Port, Assert.Single(brokers).Port);
+        Assert.DoesNotContain(proxy.Events.Events, e => e.Kind == L7EventKind.ProtocolError);
+    }
 }
