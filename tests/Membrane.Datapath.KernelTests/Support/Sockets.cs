@@ -86,6 +86,50 @@ internal static class Sockets
         }
     }
 
+    /// <summary>Outcome of a TCP connection attempt: refused (RST) means the SYN reached the peer's stack.</summary>
+    public static async Task<Reach> ProbeTcp(Pod from, IPAddress to, int port, TimeSpan timeout)
+    {
+        using var socket = from.Thread.Run(() => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await socket.ConnectAsync(new IPEndPoint(to, port), cts.Token);
+            return Reach.Connected;
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused)
+        {
+            return Reach.Refused;
+        }
+        catch (OperationCanceledException)
+        {
+            return Reach.Dropped;
+        }
+    }
+
+    /// <summary>Outcome of a UDP datagram: an echo, an ICMP port unreachable (refused: the datagram reached the
+    /// peer's stack and the error came back as RELATED), or nothing.</summary>
+    public static async Task<Reach> ProbeUdp(Pod from, IPAddress to, int port, TimeSpan timeout)
+    {
+        using var socket = from.Thread.Run(() => new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp));
+        await socket.ConnectAsync(new IPEndPoint(to, port));
+        using var cts = new CancellationTokenSource(timeout);
+        var buffer = new byte[256];
+        try
+        {
+            await socket.SendAsync(Encoding.ASCII.GetBytes("probe"), SocketFlags.None, cts.Token);
+            await socket.ReceiveAsync(buffer, SocketFlags.None, cts.Token);
+            return Reach.Connected;
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused)
+        {
+            return Reach.Refused;
+        }
+        catch (OperationCanceledException)
+        {
+            return Reach.Dropped;
+        }
+    }
+
     private static ushort Checksum(ReadOnlySpan<byte> data)
     {
         uint sum = 0;
@@ -103,39 +147,78 @@ internal static class Sockets
     }
 }
 
-/// <summary>An open TCP connection to an echo server.</summary>
+/// <summary>What became of a probe.</summary>
+internal enum Reach
+{
+    /// <summary>Connected or answered.</summary>
+    Connected,
+
+    /// <summary>Refused by the peer's stack: the packet got through the datapath.</summary>
+    Refused,
+
+    /// <summary>No answer: dropped.</summary>
+    Dropped,
+}
+
+/// <summary>
+/// An open TCP connection to an echo server. A round trip that times out leaves its receive pending (cancelling a
+/// socket operation would abort the socket): the next round trip first collects the echo still owed.
+/// </summary>
 internal sealed class TcpConnection : IDisposable
 {
+    private readonly byte[] _buffer = new byte[65536];
+    private readonly List<byte> _received = [];
+    private readonly Queue<byte[]> _owed = new();
+    private Task<int>? _pending;
+
     public TcpConnection(Socket socket) => Socket = socket;
 
     public Socket Socket { get; }
 
     public IPEndPoint Local => (IPEndPoint)Socket.LocalEndPoint!;
 
-    /// <summary>Sends a line and waits for its echo; false on timeout or error.</summary>
+    /// <summary>Sends a line and waits for its echo (after any echo still owed); false on timeout or error.</summary>
     public async Task<bool> RoundTrip(TimeSpan timeout)
     {
         var payload = Encoding.ASCII.GetBytes($"ping-{Guid.NewGuid():N}\n");
-        using var cts = new CancellationTokenSource(timeout);
+        var deadline = Task.Delay(timeout);
         try
         {
-            await Socket.SendAsync(payload, SocketFlags.None, cts.Token);
-            var buffer = new byte[payload.Length];
-            var read = 0;
-            while (read < buffer.Length)
+            _owed.Enqueue(payload);
+            await Socket.SendAsync(payload, SocketFlags.None);
+            while (_owed.Count > 0)
             {
-                var n = await Socket.ReceiveAsync(buffer.AsMemory(read), SocketFlags.None, cts.Token);
-                if (n == 0)
+                var expected = _owed.Peek();
+                while (_received.Count < expected.Length)
+                {
+                    _pending ??= Socket.ReceiveAsync(_buffer.AsMemory(), SocketFlags.None).AsTask();
+                    if (await Task.WhenAny(_pending, deadline) == deadline)
+                    {
+                        return false;
+                    }
+
+                    var n = await _pending;
+                    _pending = null;
+                    if (n == 0)
+                    {
+                        return false;
+                    }
+
+                    _received.AddRange(_buffer.AsSpan(0, n));
+                }
+
+                if (!_received.Take(expected.Length).SequenceEqual(expected))
                 {
                     return false;
                 }
 
-                read += n;
+                _received.RemoveRange(0, expected.Length);
+                _owed.Dequeue();
             }
 
-            return buffer.AsSpan().SequenceEqual(payload);
+            return true;
         }
-        catch (Exception e) when (e is OperationCanceledException or SocketException)
+        catch (SocketException)
         {
             return false;
         }
