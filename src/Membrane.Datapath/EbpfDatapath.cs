@@ -488,6 +488,18 @@ public sealed class EbpfDatapath : IDisposable
         }
     }
 
+    /// <summary>Ids of the programs attached to an endpoint's interface (ingress hook first).</summary>
+    internal IReadOnlyList<uint> AttachedProgramIds(ushort endpointId)
+    {
+        EndpointRecord record;
+        lock (_gate)
+        {
+            record = Endpoint(endpointId);
+        }
+
+        return _attacher.AttachedProgramIds(record.Ifindex, record.AttachMode);
+    }
+
     internal BpfMap Map(string name) => _maps[Array.IndexOf(MapNames.All, name)];
 
     private static void EnsureBpffs(string root)

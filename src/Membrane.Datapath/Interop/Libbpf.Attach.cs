@@ -96,6 +96,25 @@ internal static unsafe partial class Libbpf
         return bpf_prog_query(ifindex, BPF_TCX_INGRESS, 0, &attachFlags, null, &count) == 0;
     }
 
+    /// <summary>Ids of the programs attached at an interface's tcx hook (calling thread's netns).</summary>
+    public static uint[] TcxProgramIds(int ifindex, bool ingress)
+    {
+        uint attachFlags = 0, count = 8;
+        var ids = stackalloc uint[8];
+        Check(bpf_prog_query(ifindex, ingress ? BPF_TCX_INGRESS : BPF_TCX_EGRESS, 0, &attachFlags, ids, &count), $"bpf_prog_query tcx ifindex {ifindex}");
+        return new ReadOnlySpan<uint>(ids, (int)Math.Min(count, 8u)).ToArray();
+    }
+
+    /// <summary>Id of the program of the tc filter at handle 1 / priority 1, or 0.</summary>
+    public static uint TcProgramId(int ifindex, bool ingress)
+    {
+        var hook = new bpf_tc_hook { sz = (nuint)sizeof(bpf_tc_hook), ifindex = ifindex, attach_point = ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS };
+        var opts = new bpf_tc_opts { sz = (nuint)sizeof(bpf_tc_opts), handle = 1, priority = 1 };
+        var rc = bpf_tc_query(&hook, &opts);
+        LibbpfLog.Clear();
+        return rc == 0 ? opts.prog_id : 0;
+    }
+
     /// <summary>Attaches with tc clsact (direct action), replacing what is at handle 1 / priority 1.</summary>
     public static void AttachTc(int programFd, int ifindex, bool ingress, string what)
     {

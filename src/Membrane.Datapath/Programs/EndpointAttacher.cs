@@ -47,6 +47,11 @@ internal sealed class EndpointAttacher
         : Libbpf.TcAttached(ifindex, ingress: true) ? AttachMode.TcClsact
         : AttachMode.None);
 
+    /// <summary>Ids of the programs attached to the interface (ingress hook first), for tests and diagnostics.</summary>
+    public IReadOnlyList<uint> AttachedProgramIds(int ifindex, AttachMode mode) => _node.Run(() => mode == AttachMode.Tcx
+        ? (IReadOnlyList<uint>)[.. Libbpf.TcxProgramIds(ifindex, ingress: true), .. Libbpf.TcxProgramIds(ifindex, ingress: false)]
+        : [Libbpf.TcProgramId(ifindex, ingress: true), Libbpf.TcProgramId(ifindex, ingress: false)]);
+
     /// <summary>Removes both programs from the interface (the interface may already be gone).</summary>
     public void Detach(ushort endpointId, int ifindex, AttachMode mode) => _node.Run(() =>
     {
