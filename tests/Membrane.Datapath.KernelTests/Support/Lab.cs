@@ -37,7 +37,7 @@ internal sealed class Lab : IDisposable
 
     /// <summary>Creates the node, the pods (identity, endpoint id = index + 1, address 10.244.1.(11 + index)) and opens the datapath.</summary>
     public static Lab Create(IReadOnlyList<(string Name, uint Identity)> pods, Func<DatapathOptions, DatapathOptions>? configure = null,
-        bool attach = true)
+        bool attach = true, Action<Lab>? beforeOpen = null)
     {
         var prefix = NamePrefix.Random("mt");
         var node = NodeNamespace.Create(prefix, Router);
@@ -53,6 +53,7 @@ internal sealed class Lab : IDisposable
             }
 
             node.WriteHostsFiles();
+            beforeOpen?.Invoke(lab);
             var options = new DatapathOptions
             {
                 Instance = prefix,
@@ -102,6 +103,9 @@ internal sealed class Lab : IDisposable
     public void SetPolicy(Pod pod, params (PolicyKey Key, PolicyEntry Entry)[] entries) =>
         Datapath.ReplacePolicy(pod.EndpointId, entries.Select(e => KeyValuePair.Create(e.Key, e.Entry)));
 
+    /// <summary>Things to dispose before the namespaces go (servers, proxies).</summary>
+    public List<IDisposable> Resources { get; } = [];
+
     public void Dispose()
     {
         if (_disposed)
@@ -111,6 +115,11 @@ internal sealed class Lab : IDisposable
 
         _disposed = true;
         List<Exception> errors = [];
+        foreach (var resource in Resources)
+        {
+            resource.Dispose();
+        }
+
         try
         {
             Datapath?.Destroy();
