@@ -16,8 +16,9 @@
 #include "lib/proxy.h"
 
 /*
- * Egress policy of ep and, for a local destination, its ingress policy. Fills d with the combined verdict (a
- * redirect on either side redirects) and returns 0, or returns the drop reason.
+ * Egress policy of ep and, for a local destination whose ingress policy has redirect entries, that ingress policy
+ * too (a redirect can only be carried out here; allow and deny are enforced by the destination's to-container).
+ * Fills d with the combined verdict (a redirect on either side redirects) and returns 0, or the drop reason.
  */
 static __always_inline int egress_decision(struct __sk_buff *skb, struct flow_context *c,
 					   const struct endpoint_info *ep, const struct datapath_config *cfg,
@@ -34,7 +35,7 @@ static __always_inline int egress_decision(struct __sk_buff *skb, struct flow_co
 	policy_verdict_notify(skb, c, cfg, d->verdict, d->drop_reason);
 	if (d->drop_reason)
 		return d->drop_reason;
-	if (!dst || !(dst->flags & IPCACHE_F_LOCAL_ENDPOINT))
+	if (!dst || !(dst->flags & IPCACHE_F_LOCAL_ENDPOINT) || !policy_has_redirect(dst->endpoint_id, DIR_INGRESS))
 		return 0;
 
 	policy_evaluate(dst->endpoint_id, DIR_INGRESS, ep->identity, &c->pkt, &in);
@@ -67,7 +68,6 @@ int from_container(struct __sk_buff *skb)
 	struct flow_context c;
 	struct ct_entry *entry;
 	struct ct_key key;
-	__u16 trace_reason = TRACE_REASON_NEW;
 	bool changed;
 	__u32 now;
 	int ret;
@@ -117,13 +117,11 @@ int from_container(struct __sk_buff *skb)
 		}
 	}
 
-	/* 3. A connection the endpoint opened. A SYN on a closing entry reopens it (port reuse). */
+	/* 3. A connection the endpoint opened. */
 	ct_key_forward(&key, &c.pkt, DIR_EGRESS);
-	entry = ct_trackable(&c.pkt) ? ct_lookup(&key, now) : NULL;
-	if (entry && (c.pkt.flags & PACKET_F_TCP_SYN_ONLY) && ct_closing(entry)) {
-		entry = NULL;
-		trace_reason = TRACE_REASON_REOPENED;
-	}
+	/* A SYN opens a connection: it is decided as new even when its tuple is tracked (a retransmission, or the
+	 * tuple reused after a close), which also saves the lookup on the new-flow path. */
+	entry = ct_trackable(&c.pkt) && !(c.pkt.flags & PACKET_F_TCP_SYN_ONLY) ? ct_lookup(&key, now) : NULL;
 	if (entry) {
 		c.dst_identity = entry->dst_identity;
 		c.cookie = entry->cookie;
@@ -178,7 +176,7 @@ int from_container(struct __sk_buff *skb)
 			return drop_packet(skb, &c, ret);
 	}
 	return forward_packet(skb, &c, cfg, d.verdict == VERDICT_REDIRECT ? TRACE_TO_PROXY : TRACE_FROM_ENDPOINT,
-			      trace_reason, true);
+			      TRACE_REASON_NEW, true);
 }
 
 char _license[] SEC("license") = "Dual BSD/GPL";

@@ -42,7 +42,6 @@ int to_container(struct __sk_buff *skb)
 	struct flow_context c;
 	struct ct_entry *entry;
 	struct ct_key key;
-	__u16 trace_reason = TRACE_REASON_NEW;
 	bool from_proxy, changed;
 	__u32 now;
 	int ret;
@@ -87,13 +86,11 @@ int to_container(struct __sk_buff *skb)
 		}
 	}
 
-	/* 3. A connection the endpoint accepted. A SYN on a closing entry reopens it (port reuse). */
+	/* 3. A connection the endpoint accepted. */
 	ct_key_forward(&key, &c.pkt, DIR_INGRESS);
-	entry = ct_trackable(&c.pkt) ? ct_lookup(&key, now) : NULL;
-	if (entry && (c.pkt.flags & PACKET_F_TCP_SYN_ONLY) && ct_closing(entry)) {
-		entry = NULL;
-		trace_reason = TRACE_REASON_REOPENED;
-	}
+	/* A SYN opens a connection: it is decided as new even when its tuple is tracked (a retransmission, or the
+	 * tuple reused after a close), which also saves the lookup on the new-flow path. */
+	entry = ct_trackable(&c.pkt) && !(c.pkt.flags & PACKET_F_TCP_SYN_ONLY) ? ct_lookup(&key, now) : NULL;
 	if (entry) {
 		c.src_identity = entry->src_identity;
 		c.cookie = entry->cookie;
@@ -134,7 +131,7 @@ int to_container(struct __sk_buff *skb)
 		if (ret)
 			return drop_packet(skb, &c, ret);
 	}
-	return forward_packet(skb, &c, cfg, TRACE_TO_ENDPOINT, trace_reason, true);
+	return forward_packet(skb, &c, cfg, TRACE_TO_ENDPOINT, TRACE_REASON_NEW, true);
 }
 
 char _license[] SEC("license") = "Dual BSD/GPL";

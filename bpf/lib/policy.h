@@ -93,7 +93,8 @@ __attribute__((noinline)) int policy_evaluate_packed(__u32 endpoint_direction, _
 	}
 	if (peer != IDENTITY_ANY)
 		a = policy_longest_match(map, meta->peer_prefixes, peer, direction, protocol, port, &a_prefix);
-	b = policy_longest_match(map, meta->any_prefixes, IDENTITY_ANY, direction, protocol, port, &b_prefix);
+	b = policy_longest_match(map, meta->any_prefixes & ~POLICY_META_HAS_REDIRECT, IDENTITY_ANY, direction, protocol, port,
+				 &b_prefix);
 
 	if (a && a->verdict == VERDICT_DENY) {
 		deny = a;
@@ -129,6 +130,25 @@ __attribute__((noinline)) int policy_evaluate_packed(__u32 endpoint_direction, _
 	if (d->verdict == VERDICT_REDIRECT && !d->proxy_port)
 		d->drop_reason = DROP_PROXY_LOOKUP_FAILED;	/* a redirect without a port cannot be honoured */
 	return 0;
+}
+
+/*
+ * True when the endpoint's policy in direction holds redirect entries (read from the meta entry, so it is consistent
+ * with the entries a program sees). from-container uses it to decide whether a local destination's ingress policy
+ * must be evaluated there: only a redirect needs tc ingress; allow and deny are enforced by to-container anyway.
+ */
+static __always_inline bool policy_has_redirect(__u16 endpoint_id, __u8 direction)
+{
+	struct policy_key meta_key = { .traffic = POLICY_META_TRAFFIC(direction) };
+	const struct policy_meta *meta;
+	__u32 index = endpoint_id;
+	void *map;
+
+	map = bpf_map_lookup_elem(&policy_maps, &index);
+	if (!map)
+		return true;	/* let the full evaluation report the missing configuration */
+	meta = bpf_map_lookup_elem(map, &meta_key);
+	return !meta || (meta->any_prefixes & POLICY_META_HAS_REDIRECT);
 }
 
 static __always_inline void

@@ -6,6 +6,7 @@ namespace Membrane.Datapath;
 /// <param name="LpmTrie">LPM trie maps (ipcache prefixes).</param>
 /// <param name="SocketAssign">bpf_sk_assign and bpf_skc_lookup_tcp from tc programs (the L7 redirect, kernel 5.7+).</param>
 /// <param name="MapInMap">Arrays of maps (the double-buffered per-endpoint policy maps).</param>
+/// <param name="CoarseClock">bpf_ktime_get_coarse_ns (the conntrack clock, kernel 5.11+).</param>
 /// <param name="AttachMode">How endpoints are attached: tcx when available, else tc clsact.</param>
 /// <param name="KernelRelease">uname -r.</param>
 public sealed record DatapathFeatures(
@@ -14,6 +15,7 @@ public sealed record DatapathFeatures(
     bool LpmTrie,
     bool SocketAssign,
     bool MapInMap,
+    bool CoarseClock,
     AttachMode AttachMode,
     string KernelRelease)
 {
@@ -24,5 +26,6 @@ public sealed record DatapathFeatures(
         .. LpmTrie ? Array.Empty<string>() : ["LPM trie maps"],
         .. SocketAssign ? Array.Empty<string>() : ["bpf_sk_assign from tc (kernel 5.7+)"],
         .. MapInMap ? Array.Empty<string>() : ["array-of-maps (kernel 4.12+)"],
+        .. CoarseClock ? Array.Empty<string>() : ["bpf_ktime_get_coarse_ns (kernel 5.11+)"],
     ];
 }

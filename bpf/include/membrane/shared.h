@@ -55,6 +55,7 @@
 #define POLICY_TRAFFIC_PREFIX_SHIFT	1
 #define POLICY_META_TRAFFIC(dir)	(0xFE | (dir))
 #define POLICY_PREFIX_ANY_PROTOCOL	17	/* bit in policy_meta: a protocol-0 entry exists */
+#define POLICY_META_HAS_REDIRECT	0x80000000	/* in policy_meta.any_prefixes: the direction has redirect entries */
 
 struct policy_key {
 	__u32 identity;		/* peer identity; 0 = any */
@@ -72,7 +73,7 @@ struct policy_value {
 
 struct policy_meta {
 	__u32 peer_prefixes;	/* bit p: an entry with a specific identity and port prefix p exists; bit 17: protocol 0 */
-	__u32 any_prefixes;	/* the same for identity-0 entries */
+	__u32 any_prefixes;	/* the same for identity-0 entries; plus POLICY_META_HAS_REDIRECT */
 };
 
 /* ---- endpoints, indexed by the host-side interface index ---- */

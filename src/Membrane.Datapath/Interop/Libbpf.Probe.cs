@@ -9,6 +9,7 @@ internal static unsafe partial class Libbpf
     internal const int BPF_FUNC_skc_lookup_tcp = 99;
     internal const int BPF_FUNC_sk_assign = 124;
     internal const int BPF_FUNC_ringbuf_reserve = 131;
+    internal const int BPF_FUNC_ktime_get_coarse_ns = 160;
 
     [LibraryImport(Library)]
     internal static partial int libbpf_probe_bpf_map_type(int mapType, void* opts);

@@ -29,6 +29,18 @@ internal static unsafe partial class Libbpf
     [LibraryImport(Library)]
     internal static partial int bpf_prog_test_run_opts(int progFd, bpf_test_run_opts* opts);
 
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int bpf_prog_load(int progType, string name, string license, ulong* instructions, nuint count, void* opts);
+
+    /// <summary>Loads "return TC_ACT_OK" as a tc program: the empty baseline of the per-packet benchmarks.</summary>
+    public static BpfFileDescriptor LoadEmptyClassifier()
+    {
+        LibbpfLog.EnsureInstalled();
+        // BPF_MOV64_IMM(r0, 0) = 0xb7 (dst r0, imm 0); BPF_EXIT_INSN() = 0x95.
+        var instructions = stackalloc ulong[2] { 0x00000000000000b7UL, 0x0000000000000095UL };
+        return new BpfFileDescriptor(Check(bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "empty", "GPL", instructions, 2, null), "bpf_prog_load empty"));
+    }
+
     /// <summary>
     /// Runs the program <paramref name="repeat"/> times on <paramref name="packet"/>; the skb context gets
     /// <paramref name="ifindex"/> and <paramref name="mark"/>. Returns the program's return value and the kernel's

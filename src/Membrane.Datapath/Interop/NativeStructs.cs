@@ -179,6 +179,7 @@ internal static class SharedConstants
     public const int POLICY_TRAFFIC_DIRECTION = 0x01;
     public const int POLICY_TRAFFIC_PREFIX_SHIFT = 1;
     public const int POLICY_PREFIX_ANY_PROTOCOL = 17;
+    public const uint POLICY_META_HAS_REDIRECT = 0x80000000;
 
     public const int ENDPOINT_F_ACTIVE = 0x0001;
     public const int IPCACHE_F_LOCAL_ENDPOINT = 0x0001;

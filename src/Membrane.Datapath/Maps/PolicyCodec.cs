@@ -113,6 +113,11 @@ internal static class PolicyCodec
 
             var key = UnpackKey(packed);
             ref var meta = ref (key.traffic & SharedConstants.POLICY_TRAFFIC_DIRECTION) == SharedConstants.DIR_INGRESS ? ref ingress : ref egress;
+            if (UnpackValue(entries[packed]).verdict == SharedConstants.VERDICT_REDIRECT)
+            {
+                meta.any_prefixes |= SharedConstants.POLICY_META_HAS_REDIRECT;
+            }
+
             if (key.identity == 0)
             {
                 meta.any_prefixes |= PrefixBit(key);

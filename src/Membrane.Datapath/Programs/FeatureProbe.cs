@@ -14,7 +14,8 @@ internal static class FeatureProbe
         var mapInMap = Libbpf.ProbeMapType(Libbpf.BPF_MAP_TYPE_ARRAY_OF_MAPS) == 1;
         var skAssign = Libbpf.ProbeHelper(Libbpf.BPF_PROG_TYPE_SCHED_CLS, Libbpf.BPF_FUNC_sk_assign) == 1
             && Libbpf.ProbeHelper(Libbpf.BPF_PROG_TYPE_SCHED_CLS, Libbpf.BPF_FUNC_skc_lookup_tcp) == 1;
+        var coarseClock = Libbpf.ProbeHelper(Libbpf.BPF_PROG_TYPE_SCHED_CLS, Libbpf.BPF_FUNC_ktime_get_coarse_ns) == 1;
         var release = File.Exists("/proc/sys/kernel/osrelease") ? File.ReadAllText("/proc/sys/kernel/osrelease").Trim() : "unknown";
-        return new DatapathFeatures(tcx, ringBuffer, lpm, skAssign, mapInMap, tcx ? AttachMode.Tcx : AttachMode.TcClsact, release);
+        return new DatapathFeatures(tcx, ringBuffer, lpm, skAssign, mapInMap, coarseClock, tcx ? AttachMode.Tcx : AttachMode.TcClsact, release);
     }
 }
