@@ -1,5 +1,6 @@
 using System.Net;
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
 using Membrane.Datapath;
 using Membrane.Datapath.Interop;
 using Membrane.Policy.MapState;
@@ -17,6 +18,8 @@ namespace Membrane.Benchmarks.Datapath;
 /// Run as root: <c>dotnet run -c Release --project bench/Membrane.Benchmarks -- --filter *PolicyUpdate*</c>.
 /// </summary>
 [SimpleJob(launchCount: 1, warmupCount: 2, iterationCount: 10, invocationCount: 1)]
+[GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
+[CategoriesColumn]
 public class PolicyUpdateBenchmarks
 {
     private const int Endpoints = 100;
@@ -65,7 +68,8 @@ public class PolicyUpdateBenchmarks
         }
     }
 
-    [Benchmark(Description = "delta: 1 new identity on 100 endpoints (atomic, one swap batch)")]
+    [Benchmark(Description = "atomic: one ApplyPolicies call (one swap batch)")]
+    [BenchmarkCategory("new identity on 100 endpoints")]
     public void NewIdentityOn100Endpoints()
     {
         var identity = _newIdentity++;
@@ -75,7 +79,19 @@ public class PolicyUpdateBenchmarks
         _datapath.ApplyPolicies(deltas);
     }
 
-    [Benchmark(Description = "baseline: 100 plain map writes")]
+    [Benchmark(Description = "atomic: one ApplyPolicy call per endpoint")]
+    [BenchmarkCategory("new identity on 100 endpoints")]
+    public void NewIdentityOn100EndpointsOneByOne()
+    {
+        var identity = _newIdentity++;
+        for (var id = 100; id < 100 + Endpoints; id++)
+        {
+            _datapath.ApplyPolicy(new MapStateDelta((ushort)id, [BenchNode.Entry(new PolicyKey(TrafficDirection.Ingress, identity, 6, 8080, 16), PolicyVerdict.Allow)], []));
+        }
+    }
+
+    [Benchmark(Baseline = true, Description = "baseline: 100 plain map writes, not atomic")]
+    [BenchmarkCategory("new identity on 100 endpoints")]
     public void NewIdentityBaseline()
     {
         var identity = _newIdentity++;
@@ -85,10 +101,12 @@ public class PolicyUpdateBenchmarks
         }
     }
 
-    [Benchmark(Description = "full load: 10,000 entries into a new endpoint (atomic)")]
+    [Benchmark(Description = "atomic: ReplacePolicy with 10,000 entries")]
+    [BenchmarkCategory("full load of 10,000 entries")]
     public void FullLoad() => _datapath.ReplacePolicy(_loadEndpoint, _fullLoad);
 
-    [Benchmark(Description = "baseline: 10,000 plain map writes")]
+    [Benchmark(Baseline = true, Description = "baseline: 10,000 plain map writes, not atomic")]
+    [BenchmarkCategory("full load of 10,000 entries")]
     public void FullLoadBaseline()
     {
         for (var i = 0; i < FullLoadEntries; i++)
