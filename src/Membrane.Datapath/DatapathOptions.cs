@@ -31,6 +31,10 @@ public sealed record DatapathOptions
     /// <summary>Conntrack lifetimes.</summary>
     public ConntrackTimeouts ConntrackTimeouts { get; init; } = new();
 
+    /// <summary>How often expired conntrack entries are deleted in the background; zero disables it (call
+    /// <see cref="EbpfDatapath.CollectConntrackGarbage"/> yourself).</summary>
+    public TimeSpan ConntrackGcInterval { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Read the event ring buffer in this process (only one process should).</summary>
     public bool ConsumeEvents { get; init; } = true;
 

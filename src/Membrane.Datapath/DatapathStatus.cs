@@ -14,6 +14,7 @@ namespace Membrane.Datapath;
 /// <param name="EventsLost">Events the kernel could not write (ring buffer full).</param>
 /// <param name="EventsDelivered">Events read by this process.</param>
 /// <param name="EventsDroppedInUserSpace">Events read but not queued (channel full).</param>
+/// <param name="ConntrackCollected">Expired conntrack entries deleted by this process.</param>
 public sealed record DatapathStatus(
     DatapathFeatures Features,
     string PinRoot,
@@ -25,7 +26,8 @@ public sealed record DatapathStatus(
     ulong PolicyRevalidations,
     ulong EventsLost,
     long EventsDelivered,
-    long EventsDroppedInUserSpace);
+    long EventsDroppedInUserSpace,
+    long ConntrackCollected);
 
 /// <summary>How full a map is.</summary>
 /// <param name="Name">Map name (per-endpoint policy maps: <c>policy (endpoint N)</c>).</param>

@@ -38,6 +38,8 @@ public sealed class EbpfDatapath : IDisposable
     private readonly Dictionary<ushort, EndpointRecord> _endpoints = [];
     private readonly Lock _gate = new();
     private DatapathEventReader? _events;
+    private Timer? _conntrackCollector;
+    private long _conntrackCollected;
     private volatile ImmutableDictionary<int, string> _interfaceNames = ImmutableDictionary<int, string>.Empty;
     private bool _disposed;
 
@@ -124,6 +126,11 @@ public sealed class EbpfDatapath : IDisposable
             datapath = new EbpfDatapath(options, paths, node, features, programs);
             datapath.WriteConfig();
             datapath.RestoreEndpoints();
+            if (options.ConntrackGcInterval > TimeSpan.Zero)
+            {
+                datapath._conntrackCollector = new Timer(_ => datapath.CollectInBackground(), null, options.ConntrackGcInterval, options.ConntrackGcInterval);
+            }
+
             if (options.ConsumeEvents)
             {
                 datapath._events = new DatapathEventReader(datapath.Map(MapNames.Events),
@@ -174,6 +181,11 @@ public sealed class EbpfDatapath : IDisposable
             if (_endpoints.ContainsKey(id))
             {
                 throw new ArgumentException($"endpoint {id} already exists", nameof(id));
+            }
+
+            if (_endpoints.Values.FirstOrDefault(e => e.Address.Equals(address)) is { } owner)
+            {
+                throw new ArgumentException($"endpoint {id}: address {address} already belongs to endpoint {owner.Id}", nameof(address));
             }
 
             var ifindex = _node.Run(() => Libc.InterfaceIndex(interfaceName));
@@ -233,6 +245,7 @@ public sealed class EbpfDatapath : IDisposable
     {
         lock (_gate)
         {
+            ThrowIfDisposed();
             var record = Endpoint(id);
             record.Identity = identity.Value;
             record.Generation++;
@@ -342,16 +355,16 @@ public sealed class EbpfDatapath : IDisposable
     /// <summary>An endpoint's policy map as the kernel holds it (the active slot), decoded and sorted.</summary>
     public IReadOnlyList<PolicyMapRow> ReadPolicy(ushort endpointId)
     {
-        EndpointRecord record;
-        int active;
+        List<KeyValuePair<ulong, ulong>> entries;
         lock (_gate)
         {
-            record = Endpoint(endpointId);
-            active = record.Policy.Active;
+            // Under the lock: the active slot cannot be switched (and rewritten) while it is read.
+            var record = Endpoint(endpointId);
+            entries = record.Policy.Slot(record.Policy.Active).Entries<ulong, ulong>();
         }
 
         var rows = new List<PolicyMapRow>();
-        foreach (var (packedKey, packedValue) in record.Policy.Slot(active).Entries<ulong, ulong>())
+        foreach (var (packedKey, packedValue) in entries)
         {
             if (PolicyCodec.IsMetaKey(packedKey))
             {
@@ -374,8 +387,14 @@ public sealed class EbpfDatapath : IDisposable
     /// <summary>All conntrack entries (a snapshot).</summary>
     public IReadOnlyList<ConntrackEntry> ListConntrack() => _conntrack.List();
 
-    /// <summary>Deletes expired conntrack entries (the datapath ignores them already); returns how many.</summary>
-    public int CollectConntrackGarbage() => _conntrack.CollectGarbage();
+    /// <summary>Deletes expired conntrack entries (the datapath ignores them already); returns how many. Runs by itself
+    /// every <see cref="DatapathOptions.ConntrackGcInterval"/>.</summary>
+    public int CollectConntrackGarbage()
+    {
+        var deleted = _conntrack.CollectGarbage();
+        Interlocked.Add(ref _conntrackCollected, deleted);
+        return deleted;
+    }
 
     /// <summary>Calls <paramref name="handler"/> for every kernel event, on the event thread (it must not block).
     /// Dispose the result to unsubscribe.</summary>
@@ -385,10 +404,10 @@ public sealed class EbpfDatapath : IDisposable
     /// <summary>Map fill levels, counters and features.</summary>
     public DatapathStatus GetStatus()
     {
-        List<EndpointRecord> endpoints;
+        List<(ushort Id, int PolicyEntries)> endpoints;
         lock (_gate)
         {
-            endpoints = [.. _endpoints.Values];
+            endpoints = _endpoints.Values.OrderBy(e => e.Id).Select(e => (e.Id, e.Policy.Mirror(e.Policy.Active).Count - 2)).ToList();
         }
 
         var (hosts, cidrs) = _ipcache.Count();
@@ -399,10 +418,9 @@ public sealed class EbpfDatapath : IDisposable
             new(MapNames.IpcacheCidrs, cidrs, SharedConstants.IPCACHE_CIDRS_MAX),
             new(MapNames.Conntrack, _conntrack.Count(), _options.ConntrackCapacity),
         };
-        foreach (var endpoint in endpoints.OrderBy(e => e.Id))
+        foreach (var (id, entries) in endpoints)
         {
-            var entries = endpoint.Policy.Mirror(endpoint.Policy.Active).Count - 2;
-            maps.Add(new MapFill($"policy (endpoint {endpoint.Id})", entries, SharedConstants.POLICY_MAP_MAX - 2));
+            maps.Add(new MapFill($"policy (endpoint {id})", entries, SharedConstants.POLICY_MAP_MAX - 2));
         }
 
         var forwarded = _metrics.Read(0, TrafficDirection.Ingress).Packets + _metrics.Read(0, TrafficDirection.Egress).Packets;
@@ -411,7 +429,8 @@ public sealed class EbpfDatapath : IDisposable
             _metrics.ReadCounter(SharedConstants.COUNTER_POLICY_REVALIDATIONS),
             _metrics.ReadCounter(SharedConstants.COUNTER_EVENTS_LOST),
             _events?.Delivered ?? 0,
-            _events?.DroppedInUserSpace ?? 0);
+            _events?.DroppedInUserSpace ?? 0,
+            Interlocked.Read(ref _conntrackCollected));
     }
 
     /// <summary>
@@ -451,6 +470,7 @@ public sealed class EbpfDatapath : IDisposable
             _disposed = true;
         }
 
+        _conntrackCollector?.Dispose();
         _events?.Dispose();
         foreach (var record in _endpoints.Values)
         {
@@ -501,6 +521,22 @@ public sealed class EbpfDatapath : IDisposable
     }
 
     internal BpfMap Map(string name) => _maps[Array.IndexOf(MapNames.All, name)];
+
+    private void CollectInBackground()
+    {
+        try
+        {
+            CollectConntrackGarbage();
+        }
+        catch (Exception) when (_disposed)
+        {
+            // Closed while collecting.
+        }
+        catch (DatapathException)
+        {
+            // Retried at the next interval; the programs ignore expired entries meanwhile.
+        }
+    }
 
     private static void EnsureBpffs(string root)
     {
