@@ -122,16 +122,21 @@ def main():
     rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
     data = series(rows)
     pw, ph, margin = 520, 360, 70
-    canvas = Canvas(2 * pw, 2 * ph + 90)
-    canvas.text(20, 14, "RATIO TO NO ENFORCEMENT (SAME ROUND) VS NUMBER OF RULES / POLICY ENTRIES", scale=2)
+    canvas = Canvas(2 * pw, 2 * ph + 110)
+    seconds, rounds = max(r.get("T", 0) for r in rows), max(r["round"] for r in rows)
+    note = f"T={seconds}S, {rounds} ROUND{'S' if rounds > 1 else ''}, MEDIANS"
+    if seconds < 5 or rounds < 3:
+        note = f"SMOKE RUN ({note}): NOT FIGURES"
+    canvas.text(20, 10, "RATIO TO NO ENFORCEMENT (SAME ROUND) VS NUMBER OF RULES / POLICY ENTRIES", scale=2)
+    canvas.text(20, 32, note, (90, 90, 90), scale=2)
     lx = 20
     for m in ("membrane", "ipt-legacy", "ipt-nft"):
-        canvas.rect(lx, 44, lx + 30, 50, COLORS[m])
-        canvas.text(lx + 38, 40, NAMES[m], scale=2)
+        canvas.rect(lx, 64, lx + 30, 70, COLORS[m])
+        canvas.text(lx + 38, 60, NAMES[m], scale=2)
         lx += 38 + 12 * len(NAMES[m]) + 40
     xs = [10, 1000, 10000]
     for p, (key, title, _) in enumerate(PANELS):
-        ox, oy = (p % 2) * pw, 80 + (p // 2) * ph
+        ox, oy = (p % 2) * pw, 100 + (p // 2) * ph
         x0, x1, y0, y1 = ox + margin, ox + pw - 30, oy + 40, oy + ph - 50
         canvas.text(ox + margin, oy + 12, title, scale=2)
         ymax = 1.2
