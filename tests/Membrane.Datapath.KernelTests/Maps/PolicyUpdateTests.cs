@@ -60,7 +60,7 @@ public sealed class PolicyUpdateTests(Xunit.Abstractions.ITestOutputHelper outpu
         var range = new[] { (In(0, Tcp, port, prefix: 12), Allow()), (In(0, Tcp, blocked), Deny()), (In(client.Identity, Icmp, 8), Allow()), AllowAll(TrafficDirection.Egress) };
         lab.SetPolicy(server, exact);
 
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(4));
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         var swaps = 0;
         var swapper = Task.Run(() =>
         {
@@ -70,24 +70,33 @@ public sealed class PolicyUpdateTests(Xunit.Abstractions.ITestOutputHelper outpu
             }
         });
         int allowedFailures = 0, allowedAttempts = 0, blockedPassed = 0, blockedAttempts = 0;
-        while (!stop.IsCancellationRequested)
+        var allowedLoop = Task.Run(async () =>
         {
-            allowedAttempts++;
-            if (!await Sockets.TcpWorks(client, server.Address, port, TimeSpan.FromSeconds(2)))
+            while (!stop.IsCancellationRequested)
             {
-                allowedFailures++;
+                allowedAttempts++;
+                if (!await Sockets.TcpWorks(client, server.Address, port, TimeSpan.FromSeconds(2)))
+                {
+                    allowedFailures++;
+                }
             }
-
-            blockedAttempts++;
-            if (await Sockets.ProbeTcp(client, server.Address, blocked, TimeSpan.FromMilliseconds(150)) != Reach.Dropped)
+        });
+        var blockedLoop = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
             {
-                blockedPassed++;
+                // Several SYNs in flight at once, each given time enough to be answered if it got through.
+                var probes = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Sockets.ProbeTcp(client, server.Address, blocked, TimeSpan.FromMilliseconds(500))));
+                blockedAttempts += probes.Length;
+                blockedPassed += probes.Count(p => p != Reach.Dropped);
             }
-        }
+        });
 
+        await Task.WhenAll(allowedLoop, blockedLoop);
         await swapper;
         Assert.True(swaps > 20, $"only {swaps} swaps");
         Assert.True(allowedAttempts > 10, $"only {allowedAttempts} attempts");
+        Assert.True(blockedAttempts > 10, $"only {blockedAttempts} blocked attempts");
         Assert.Equal(0, allowedFailures);
         Assert.Equal(0, blockedPassed);
     }

@@ -9,7 +9,7 @@ namespace Membrane.Datapath.KernelTests.Support;
 /// <summary>Real sockets inside pod namespaces: created on the pod's netns thread, then used from anywhere.</summary>
 internal static class Sockets
 {
-    public static readonly TimeSpan DeniedTimeout = TimeSpan.FromMilliseconds(700);
+    public static readonly TimeSpan DeniedTimeout = TimeSpan.FromMilliseconds(1000);
     public static readonly TimeSpan AllowedTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>A TCP connection from <paramref name="from"/>, or null when it does not complete within <paramref name="timeout"/>.</summary>
