@@ -457,6 +457,22 @@ public sealed class EbpfDatapath : IDisposable
         }
     }
 
+    /// <summary>
+    /// Removes an instance's pins (maps and tcx links) from bpffs without opening it: for teardown after the owning
+    /// process is gone and its interfaces are deleted. Returns false if the instance had no pins.
+    /// </summary>
+    public static bool RemoveInstancePins(string instance, string bpffsRoot = "/sys/fs/bpf")
+    {
+        var root = new PinPaths(bpffsRoot, instance).Root;
+        if (!Directory.Exists(root))
+        {
+            return false;
+        }
+
+        Directory.Delete(root, recursive: true);
+        return true;
+    }
+
     /// <summary>Stops reading events and closes this process's handles. The datapath keeps enforcing.</summary>
     public void Dispose()
     {
