@@ -9,6 +9,7 @@ public static class CliApp
     public static RootCommand BuildRoot()
     {
         var root = new RootCommand("Membrane: identity-aware L3–L7 network security for microservices (CiliumNetworkPolicy on an eBPF datapath).");
+        root.Subcommands.Add(Commands.Workload.WorkloadCommand.Build());
         return root;
     }
 }

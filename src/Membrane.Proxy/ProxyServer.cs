@@ -129,6 +129,11 @@ public sealed class ProxyServer : IAsyncDisposable
 
     internal UpstreamWatchdog Watchdog { get; }
 
+    /// <summary>Creates every socket the proxy opens (listeners and upstream connections). Tests replace it to create
+    /// sockets inside a network namespace of their own; the agent runs in the node namespace and keeps the default.</summary>
+    internal Func<AddressFamily, Socket> SocketFactory { get; set; } =
+        family => new Socket(family, SocketType.Stream, ProtocolType.Tcp);
+
     internal bool TryGetEngine(L7Protocol protocol, out IProtocolEngine engine) => _engines.TryGetValue(protocol, out engine!);
 
     /// <summary>Loop guard: true when <paramref name="endpoint"/> is one of this proxy's listeners.</summary>

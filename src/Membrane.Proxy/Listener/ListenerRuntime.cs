@@ -72,7 +72,7 @@ internal sealed class ListenerRuntime : IAsyncDisposable
             UnsafePreferInlineScheduling = options.InlineScheduling,
             WaitForDataBeforeAllocatingBuffer = !options.InlineScheduling,
             Backlog = 1024,
-            CreateBoundListenSocket = endpoint => transparent ? CreateTransparentListenSocket(endpoint) : SocketTransportOptions.CreateDefaultBoundListenSocket(endpoint),
+            CreateBoundListenSocket = endpoint => CreateListenSocket(endpoint, transparent),
         };
         var transport = new SocketTransportFactory(Options.Create(transportOptions), loggerFactory);
         _kestrel = new KestrelServer(Options.Create(kestrelOptions), transport, loggerFactory);
@@ -92,15 +92,23 @@ internal sealed class ListenerRuntime : IAsyncDisposable
         Http2.Dispose();
     }
 
-    private static Socket CreateTransparentListenSocket(EndPoint endpoint)
+    private Socket CreateListenSocket(EndPoint endpoint, bool transparent)
     {
         var ip = (IPEndPoint)endpoint;
-        var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        var socket = Server.SocketFactory(ip.AddressFamily);
         try
         {
-            // Before bind (datapath-facts §4a): without IP_TRANSPARENT the SYN-ACK of a redirected connection has
-            // no route and the kernel drops it.
-            SocketOptions.SetTransparent(socket);
+            if (transparent)
+            {
+                // Before bind (datapath-facts §4a): without IP_TRANSPARENT the SYN-ACK of a redirected connection
+                // has no route and the kernel drops it.
+                SocketOptions.SetTransparent(socket);
+            }
+            else
+            {
+                socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            }
+
             socket.Bind(ip);
             return socket;
         }

@@ -22,7 +22,8 @@ internal static class UpstreamConnector
             throw new UpstreamConnectException($"refusing to connect to the proxy's own listener {destination} (loop)");
         }
 
-        var socket = new Socket(destination.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        var socket = listener.Server.SocketFactory(destination.AddressFamily);
+        socket.NoDelay = true;
         try
         {
             if (info.Mode == ProxyMode.Transparent)
