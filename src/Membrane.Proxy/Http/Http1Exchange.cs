@@ -6,6 +6,7 @@ using System.Text;
 using Membrane.Policy.L7.Http;
 using Membrane.Proxy.Listener;
 using Microsoft.AspNetCore.Http;
+using static Membrane.Proxy.Http.BodyWriting;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
@@ -169,7 +170,17 @@ internal sealed class Http1Exchange : IWatchedUpstream, IDisposable
                 await SendAsync(_send.AsMemory(0, headLength)).ConfigureAwait(false);
                 if (hasBody)
                 {
-                    await SendBodyAsync(features, chunkedRequest).ConfigureAwait(false);
+                    try
+                    {
+                        await SendBodyAsync(features, chunkedRequest).ConfigureAwait(false);
+                    }
+                    catch (BadHttpRequestException)
+                    {
+                        // A malformed body (bad chunk framing, short body): the upstream saw a partial request, so
+                        // its connection is dropped; Kestrel answers 400 and logs it (an event).
+                        CloseUpstream();
+                        throw;
+                    }
                 }
 
                 var status = await ReadResponseHeadAsync(method).ConfigureAwait(false);
@@ -190,7 +201,7 @@ internal sealed class Http1Exchange : IWatchedUpstream, IDisposable
                     return;
                 }
             }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
+            catch (Exception e) when (e is (SocketException or ObjectDisposedException or IOException) and not BadHttpRequestException)
             {
                 var timedOut = _timedOut;
                 CloseUpstream();
@@ -238,7 +249,9 @@ internal sealed class Http1Exchange : IWatchedUpstream, IDisposable
         PublishResponse(policy, method, url, statusCode, started, L7Verdict.Forwarded, decision, null);
         try
         {
-            await CopyResponseBodyAsync(features.Get<IHttpResponseBodyFeature>()!.Writer, framing).ConfigureAwait(false);
+            var bodyFeature = features.Get<IHttpResponseBodyFeature>()!;
+            await bodyFeature.StartAsync().ConfigureAwait(false);
+            await CopyResponseBodyAsync(bodyFeature.Writer, framing).ConfigureAwait(false);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException or InvalidDataException)
         {
@@ -472,7 +485,7 @@ internal sealed class Http1Exchange : IWatchedUpstream, IDisposable
                     }
 
                     var take = (int)Math.Min(remaining, _recvEnd - _recvStart);
-                    writer.Write(_recv.AsSpan(_recvStart, take));
+                    WriteTo(writer, _recv.AsSpan(_recvStart, take));
                     _recvStart += take;
                     remaining -= take;
                     unflushed += take;
@@ -495,7 +508,7 @@ internal sealed class Http1Exchange : IWatchedUpstream, IDisposable
                     var status = _chunked.Read(_recv.AsSpan(_recvStart, _recvEnd - _recvStart), out var consumed, out var offset, out var length);
                     if (status == ChunkStatus.Data)
                     {
-                        writer.Write(_recv.AsSpan(_recvStart + offset, length));
+                        WriteTo(writer, _recv.AsSpan(_recvStart + offset, length));
                         unflushed += length;
                     }
 
@@ -532,7 +545,7 @@ internal sealed class Http1Exchange : IWatchedUpstream, IDisposable
                 {
                     if (_recvEnd > _recvStart)
                     {
-                        writer.Write(_recv.AsSpan(_recvStart, _recvEnd - _recvStart));
+                        WriteTo(writer, _recv.AsSpan(_recvStart, _recvEnd - _recvStart));
                         await writer.FlushAsync().ConfigureAwait(false);
                     }
 
@@ -666,7 +679,8 @@ internal sealed class Http1Exchange : IWatchedUpstream, IDisposable
             headers.Connection = "close";
         }
 
-        features.Get<IHttpResponseBodyFeature>()!.Writer.Write(body);
+        var bodyFeature = features.Get<IHttpResponseBodyFeature>()!;
+        WriteTo(bodyFeature.Writer, body);
     }
 
     private void PublishResponse(ConnectionPolicy policy, string method, string url, int status, long started, L7Verdict verdict, HttpDecision decision, string? detail) =>

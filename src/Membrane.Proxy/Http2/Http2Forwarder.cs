@@ -4,6 +4,7 @@ using System.Net;
 using Membrane.Proxy.Http;
 using Membrane.Proxy.Listener;
 using Microsoft.AspNetCore.Http;
+using static Membrane.Proxy.Http.BodyWriting;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Net.Http.Headers;
 
@@ -273,7 +274,7 @@ internal static class Http2Forwarder
         headers.ContentType = "text/plain";
         var body = status == 403 ? DeniedBody : System.Text.Encoding.ASCII.GetBytes(message + "\r\n");
         headers.ContentLength = body.Length;
-        features.Get<IHttpResponseBodyFeature>()!.Writer.Write(body);
+        WriteTo(features.Get<IHttpResponseBodyFeature>()!.Writer, body);
     }
 
     private static void Publish(IL7EventSink events, ClientConnection connection, ConnectionPolicy policy, HttpDecision decision, string method, string url, int status, int grpcStatus, long started, L7Verdict verdict, string? detail) =>

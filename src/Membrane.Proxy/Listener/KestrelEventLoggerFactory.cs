@@ -11,8 +11,10 @@ internal sealed class KestrelEventLoggerFactory(Action<string, string> onBadRequ
 {
     private const string BadRequestsCategory = "Microsoft.AspNetCore.Server.Kestrel.BadRequests";
 
+    private static readonly bool Debug = Environment.GetEnvironmentVariable("MEMBRANE_PROXY_DEBUG") == "1";
+
     public ILogger CreateLogger(string categoryName) =>
-        categoryName == BadRequestsCategory ? new BadRequestLogger(onBadRequest) : NullLogger.Instance;
+        categoryName == BadRequestsCategory ? new BadRequestLogger(onBadRequest) : Debug ? new StderrLogger(categoryName) : NullLogger.Instance;
 
     public void AddProvider(ILoggerProvider provider)
     {
@@ -48,6 +50,18 @@ internal sealed class KestrelEventLoggerFactory(Action<string, string> onBadRequ
                 onBadRequest(connectionId, exception.Message);
             }
         }
+    }
+
+    /// <summary>MEMBRANE_PROXY_DEBUG=1: Kestrel's own log on stderr (warnings and above), for diagnosing the proxy.</summary>
+    private sealed class StderrLogger(string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            Console.Error.WriteLine($"{logLevel} {category}: {formatter(state, exception)} {exception}");
     }
 
     private sealed class NullLogger : ILogger
