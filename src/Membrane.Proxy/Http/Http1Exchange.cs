@@ -170,17 +170,7 @@ internal sealed class Http1Exchange : IWatchedUpstream, IDisposable
                 await SendAsync(_send.AsMemory(0, headLength)).ConfigureAwait(false);
                 if (hasBody)
                 {
-                    try
-                    {
-                        await SendBodyAsync(features, chunkedRequest).ConfigureAwait(false);
-                    }
-                    catch (BadHttpRequestException)
-                    {
-                        // A malformed body (bad chunk framing, short body): the upstream saw a partial request, so
-                        // its connection is dropped; Kestrel answers 400 and logs it (an event).
-                        CloseUpstream();
-                        throw;
-                    }
+                    await SendBodyAsync(features, chunkedRequest).ConfigureAwait(false);
                 }
 
                 var status = await ReadResponseHeadAsync(method).ConfigureAwait(false);
@@ -201,7 +191,16 @@ internal sealed class Http1Exchange : IWatchedUpstream, IDisposable
                     return;
                 }
             }
-            catch (Exception e) when (e is (SocketException or ObjectDisposedException or IOException) and not BadHttpRequestException)
+            catch (ClientBodyException e)
+            {
+                // A malformed or cut request body (bad chunk framing, short body): the upstream saw a partial
+                // request, so its connection is dropped, and the client gets 400 and a closed connection.
+                CloseUpstream();
+                WriteLocalResponse(features, 400, "Bad Request\r\n"u8.ToArray(), close: true);
+                PublishResponse(policy, method, url, 400, started, L7Verdict.Error, decision, $"invalid request body: {e.Message}");
+                return;
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
             {
                 var timedOut = _timedOut;
                 CloseUpstream();
@@ -350,7 +349,16 @@ internal sealed class Http1Exchange : IWatchedUpstream, IDisposable
         var reader = features.Get<IRequestBodyPipeFeature>()!.Reader;
         while (true)
         {
-            var result = await reader.ReadAsync().ConfigureAwait(false);
+            System.IO.Pipelines.ReadResult result;
+            try
+            {
+                result = await reader.ReadAsync().ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                throw new ClientBodyException(e);
+            }
+
             var buffer = result.Buffer;
             if (!buffer.IsEmpty)
             {
@@ -702,3 +710,6 @@ internal sealed class Http1Exchange : IWatchedUpstream, IDisposable
             GrpcStatus = -1,
         });
 }
+
+/// <summary>Reading the client's request body failed (the client's fault, not the upstream's).</summary>
+internal sealed class ClientBodyException(Exception inner) : Exception(inner.Message, inner);

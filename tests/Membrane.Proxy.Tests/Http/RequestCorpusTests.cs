@@ -76,7 +76,7 @@ public sealed class RequestCorpusTests : IAsyncLifetime
     public async Task ProxyAnswersAndForwardsExactly(string name, string request, int[] statuses, string[] upstreamLines, bool errorEvent)
     {
         var raw = await _proxy.SendRawAsync(Encoding.Latin1.GetBytes(request), statuses.Count(s => s >= 200), headRequest: request.StartsWith("HEAD", StringComparison.Ordinal));
-        Assert.True(statuses.SequenceEqual(ProxyHarness.StatusCodes(raw)), $"{name}: got {raw}");
+        Assert.True(statuses.SequenceEqual(ProxyHarness.StatusCodes(raw)), $"{name}: got {raw}; events: {string.Join(" | ", _proxy.Events.Events.Select(e => $"{e.Kind} {e.HttpStatus} {e.Detail}"))}");
         Assert.Equal(upstreamLines, _origin.RequestLines.ToArray());
         Assert.DoesNotContain(_origin.Requests, r => r.Contains("/admin", StringComparison.Ordinal));
         if (errorEvent)
