@@ -98,6 +98,12 @@ internal sealed class RawOrigin : IAsyncDisposable
                         ? "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\n"
                         : "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok");
                 await socket.SendAsync(response, SocketFlags.None, _stop.Token);
+                if (response.AsSpan().StartsWith("HTTP/1.0 "u8))
+                {
+                    // An HTTP/1.0 answer without Content-Length ends when the connection does.
+                    socket.Shutdown(SocketShutdown.Both);
+                    return;
+                }
             }
         }
         catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
