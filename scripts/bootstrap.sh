@@ -11,6 +11,7 @@ MEMBRANE_APT_PACKAGES=(
     libbpf1 iproute2 nftables iptables    # runtime: libbpf.so.1, netns/veth/tc, routing rules
     kcat curl                             # real clients used by the lab, the demo and the tests
     procps util-linux                     # sysctl, nsenter
+    afl++                                 # coverage-guided fuzzing of the parsers (scripts/fuzz.sh afl)
 )
 
 membrane_progress() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
