@@ -21,6 +21,7 @@ public sealed class ProxyServer : IAsyncDisposable
     private readonly Lock _gate = new();
     private volatile HashSet<IPAddress> _localAddresses = [];
     private volatile int[] _listenerPorts = [];
+    private readonly ConcurrentDictionary<IPAddress, bool> _probedLocal = new();
 
     /// <summary>Creates a proxy with no listeners.</summary>
     /// <param name="policySource">Where each connection's policy comes from (thread-safe, non-blocking).</param>
@@ -145,7 +146,26 @@ public sealed class ProxyServer : IAsyncDisposable
         }
 
         var address = endpoint.Address.IsIPv4MappedToIPv6 ? endpoint.Address.MapToIPv4() : endpoint.Address;
-        return IPAddress.IsLoopback(address) || address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any) || _localAddresses.Contains(address);
+        return IPAddress.IsLoopback(address) || address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any) ||
+            _localAddresses.Contains(address) || _probedLocal.GetOrAdd(address, IsLocalAddress);
+    }
+
+    /// <summary>
+    /// True when <paramref name="address"/> belongs to this network namespace: a plain bind (no IP_TRANSPARENT)
+    /// succeeds only for local addresses. Only asked when a destination port equals a listener port.
+    /// </summary>
+    private bool IsLocalAddress(IPAddress address)
+    {
+        try
+        {
+            using var probe = SocketFactory(address.AddressFamily);
+            probe.Bind(new IPEndPoint(address, 0));
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
     }
 
     private async Task<ProxyListener> AddAsync(ListenerRuntime runtime, CancellationToken cancellationToken)

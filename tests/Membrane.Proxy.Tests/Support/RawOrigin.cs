@@ -17,11 +17,11 @@ internal sealed class RawOrigin : IAsyncDisposable
     private readonly Task _accept;
     private readonly ConcurrentBag<Socket> _connections = [];
 
-    public RawOrigin(IPAddress? address = null, Func<AddressFamily, Socket>? socketFactory = null)
+    public RawOrigin(IPAddress? address = null, Func<AddressFamily, Socket>? socketFactory = null, int port = 0)
     {
         var a = address ?? IPAddress.Loopback;
         _listener = socketFactory?.Invoke(a.AddressFamily) ?? new Socket(a.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        _listener.Bind(new IPEndPoint(a, 0));
+        _listener.Bind(new IPEndPoint(a, port));
         _listener.Listen(128);
         EndPoint = (IPEndPoint)_listener.LocalEndPoint!;
         _accept = AcceptLoopAsync();
