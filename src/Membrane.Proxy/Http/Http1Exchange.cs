@@ -46,6 +46,19 @@ internal sealed class Http1Exchange : IWatchedUpstream, IDisposable
     private volatile bool _timedOut;
     private string? _lastUrl;
     private string? _lastHost;
+    private readonly long _idleTimeoutMs;
+    private IFeatureCollection? _features;
+    private ConnectionPolicy? _policy;
+    private string? _method;
+    private string? _url;
+    private HttpDecision _decision;
+    private long _started;
+    private bool _isUpgrade;
+    private bool _chunkedRequest;
+    private bool _hasBody;
+    private bool _reused;
+    private int _headLength;
+    private int _attempt;
 
     public Http1Exchange(ClientConnection connection)
     {
@@ -54,6 +67,7 @@ internal sealed class Http1Exchange : IWatchedUpstream, IDisposable
         _events = connection.Listener.Server.Events;
         _deniedBody = Encoding.ASCII.GetBytes(_options.DeniedBody);
         _recv = new byte[Math.Max(_options.MaxUpstreamResponseHeadBytes, 16 * 1024)];
+        _idleTimeoutMs = (long)_options.UpstreamIdleTimeout.TotalMilliseconds;
         connection.Listener.Server.Watchdog.Add(this);
     }
 
@@ -133,62 +147,55 @@ internal sealed class Http1Exchange : IWatchedUpstream, IDisposable
             RequestGate.ApplyHeaderActions(headers, _actions);
         }
 
-        return ForwardAsync(features, request, policy, method, targetLength, url, decision, started);
+        // Per-request state lives in fields (requests on one HTTP/1.1 connection are sequential), so the one async
+        // state machine per forwarded request stays small.
+        _features = features;
+        _policy = policy;
+        _method = method;
+        _url = url;
+        _decision = decision;
+        _started = started;
+        var upgrade = features.Get<IHttpUpgradeFeature>();
+        _isUpgrade = upgrade is { IsUpgradableRequest: true };
+        _chunkedRequest = headers.ContainsKey(HeaderNames.TransferEncoding);
+        var contentLength = _chunkedRequest ? null : headers.ContentLength;
+        _hasBody = _chunkedRequest || contentLength > 0;
+        _headLength = SerializeHead(method, target, headers, _chunkedRequest, contentLength, _isUpgrade);
+        return ForwardAsync();
     }
 
-    private async Task ForwardAsync(IFeatureCollection features, IHttpRequestFeature request, ConnectionPolicy policy, string method, int targetLength, string url, HttpDecision decision, long started)
+    private async Task ForwardAsync()
     {
-        var response = features.Get<IHttpResponseFeature>()!;
-        var upgrade = features.Get<IHttpUpgradeFeature>();
-        var isUpgrade = upgrade is { IsUpgradableRequest: true };
-        var headers = request.Headers;
-        var chunkedRequest = headers.ContainsKey(HeaderNames.TransferEncoding);
-        var contentLength = chunkedRequest ? null : headers.ContentLength;
-        var hasBody = chunkedRequest || contentLength > 0;
-        var headLength = SerializeHead(method, _target.AsSpan(0, targetLength), headers, chunkedRequest, contentLength, isUpgrade);
-
-        for (var attempt = 0; ; attempt++)
+        for (_attempt = 0; ; _attempt++)
         {
-            var reused = _upstream is not null;
-            if (_upstream is null)
+            _reused = _upstream is not null;
+            if (_upstream is null && !await ConnectAsync().ConfigureAwait(false))
             {
-                try
-                {
-                    _upstream = await UpstreamConnector.ConnectAsync(_connection.Listener, _connection.Info, policy.Source.Identity, CancellationToken.None).ConfigureAwait(false);
-                    _recvStart = _recvEnd = 0;
-                }
-                catch (UpstreamConnectException e)
-                {
-                    WriteLocalResponse(features, 503, "upstream connect error\r\n"u8.ToArray(), close: false);
-                    PublishResponse(policy, method, url, 503, started, L7Verdict.Error, decision, e.Message);
-                    return;
-                }
+                return;
             }
 
+            ParseStatus status;
             try
             {
-                await SendAsync(_send.AsMemory(0, headLength)).ConfigureAwait(false);
-                if (hasBody)
+                await _upstream!.SendAsync(_send.AsMemory(0, _headLength), SocketFlags.None).ConfigureAwait(false);
+                if (_hasBody)
                 {
-                    await SendBodyAsync(features, chunkedRequest).ConfigureAwait(false);
+                    await SendBodyAsync(_features!, _chunkedRequest).ConfigureAwait(false);
                 }
 
-                var status = await ReadResponseHeadAsync(method).ConfigureAwait(false);
-                if (status == ParseStatus.NeedMoreData && reused && !hasBody && attempt == 0)
+                while ((status = TryParseResponseHead()) == ParseStatus.NeedMoreData)
                 {
-                    // The idle keep-alive connection was closed by the upstream before our request reached it
-                    // (RFC 9112 §9.3.1 allows retrying then): reconnect once.
-                    CloseUpstream();
-                    continue;
-                }
+                    Volatile.Write(ref _deadline, Environment.TickCount64 + _idleTimeoutMs);
+                    var n = await _upstream.ReceiveAsync(_recv.AsMemory(_recvEnd), SocketFlags.None).ConfigureAwait(false);
+                    Volatile.Write(ref _deadline, 0);
+                    if (n == 0)
+                    {
+                        status = _recvEnd > _recvStart ? ParseStatus.Rejected : ParseStatus.NeedMoreData;
+                        _head.Error ??= "upstream closed the connection inside a response head";
+                        break;
+                    }
 
-                if (status != ParseStatus.Complete)
-                {
-                    var detail = status == ParseStatus.Rejected ? $"invalid upstream response: {_head.Error}" : "upstream closed the connection before a response";
-                    CloseUpstream();
-                    WriteLocalResponse(features, 502, "upstream protocol error\r\n"u8.ToArray(), close: false);
-                    PublishResponse(policy, method, url, 502, started, L7Verdict.Error, decision, detail);
-                    return;
+                    _recvEnd += n;
                 }
             }
             catch (ClientBodyException e)
@@ -196,75 +203,167 @@ internal sealed class Http1Exchange : IWatchedUpstream, IDisposable
                 // A malformed or cut request body (bad chunk framing, short body): the upstream saw a partial
                 // request, so its connection is dropped, and the client gets 400 and a closed connection.
                 CloseUpstream();
-                WriteLocalResponse(features, 400, "Bad Request\r\n"u8.ToArray(), close: true);
-                PublishResponse(policy, method, url, 400, started, L7Verdict.Error, decision, $"invalid request body: {e.Message}");
+                FailRequest(400, "Bad Request\r\n"u8, $"invalid request body: {e.Message}", close: true);
                 return;
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
             {
                 var timedOut = _timedOut;
                 CloseUpstream();
-                if (!timedOut && reused && !hasBody && attempt == 0)
+                if (!timedOut && _reused && !_hasBody && _attempt == 0)
                 {
                     continue;
                 }
 
-                var code = timedOut ? 504 : 502;
-                WriteLocalResponse(features, code, timedOut ? "upstream request timeout\r\n"u8.ToArray() : "upstream reset\r\n"u8.ToArray(), close: false);
-                PublishResponse(policy, method, url, code, started, L7Verdict.Error, decision, timedOut ? "upstream idle timeout" : $"upstream failed: {e.Message}");
+                FailRequest(timedOut ? 504 : 502, timedOut ? "upstream request timeout\r\n"u8 : "upstream reset\r\n"u8, timedOut ? "upstream idle timeout" : $"upstream failed: {e.Message}", close: false);
+                return;
+            }
+
+            if (status == ParseStatus.NeedMoreData && _reused && !_hasBody && _attempt == 0)
+            {
+                // The idle keep-alive connection was closed by the upstream before our request reached it
+                // (RFC 9112 §9.3.1 allows retrying then): reconnect once.
+                CloseUpstream();
+                continue;
+            }
+
+            if (status != ParseStatus.Complete)
+            {
+                var detail = status == ParseStatus.Rejected ? $"invalid upstream response: {_head.Error}" : "upstream closed the connection before a response";
+                CloseUpstream();
+                FailRequest(502, "upstream protocol error\r\n"u8, detail, close: false);
                 return;
             }
 
             break;
         }
 
-        var statusCode = _head.StatusCode;
-        if (statusCode == 101)
+        var framing = StartResponse();
+        if (framing is null)
         {
-            if (!isUpgrade)
-            {
-                CloseUpstream();
-                WriteLocalResponse(features, 502, "upstream protocol error\r\n"u8.ToArray(), close: false);
-                PublishResponse(policy, method, url, 502, started, L7Verdict.Error, decision, "101 Switching Protocols to a request that did not ask to upgrade");
-                return;
-            }
-
-            CopyResponseHeaders(response.Headers, upgradeResponse: true);
-            PublishResponse(policy, method, url, 101, started, L7Verdict.Forwarded, decision, null);
-            await TunnelAsync(upgrade!).ConfigureAwait(false);
             return;
         }
 
-        response.StatusCode = statusCode;
-        var responseHeaders = response.Headers;
-        CopyResponseHeaders(responseHeaders, upgradeResponse: false);
-        var framing = ReferenceEquals(method, HttpMethods.Head) || method == "HEAD" ? ResponseFraming.None : _head.Framing;
-        if (_head.Framing == ResponseFraming.ContentLength && (framing == ResponseFraming.ContentLength || statusCode is not (204 or 304)))
+        if (framing == ResponseFraming.None && _head.StatusCode == 101)
         {
-            responseHeaders.ContentLength = _head.ContentLength;
+            await TunnelAsync(_features!.Get<IHttpUpgradeFeature>()!).ConfigureAwait(false);
+            return;
         }
 
-        var closeAfter = _head.ConnectionClose;
-        PublishResponse(policy, method, url, statusCode, started, L7Verdict.Forwarded, decision, null);
         try
         {
-            var bodyFeature = features.Get<IHttpResponseBodyFeature>()!;
+            var bodyFeature = _features!.Get<IHttpResponseBodyFeature>()!;
             await bodyFeature.StartAsync().ConfigureAwait(false);
-            await CopyResponseBodyAsync(bodyFeature.Writer, framing).ConfigureAwait(false);
+            await CopyResponseBodyAsync(bodyFeature.Writer, framing.Value).ConfigureAwait(false);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException or InvalidDataException)
         {
             // The response has started: the only honest signal left to the client is an aborted connection.
             CloseUpstream();
-            _events.Publish(EventFactory.ProtocolError(_connection.Info, policy, _timedOut ? "upstream idle timeout during response body" : $"upstream response body failed: {e.Message}", "HTTP/1.1"));
-            features.Get<IHttpRequestLifetimeFeature>()?.Abort();
+            _events.Publish(EventFactory.ProtocolError(_connection.Info, _policy, _timedOut ? "upstream idle timeout during response body" : $"upstream response body failed: {e.Message}", "HTTP/1.1"));
+            _features!.Get<IHttpRequestLifetimeFeature>()?.Abort();
             return;
         }
 
-        if (closeAfter)
+        if (_head.ConnectionClose)
         {
             CloseUpstream();
         }
+
+        _features = null;
+    }
+
+    private async ValueTask<bool> ConnectAsync()
+    {
+        try
+        {
+            _upstream = await UpstreamConnector.ConnectAsync(_connection.Listener, _connection.Info, _policy!.Source.Identity, CancellationToken.None).ConfigureAwait(false);
+            _recvStart = _recvEnd = 0;
+            return true;
+        }
+        catch (UpstreamConnectException e)
+        {
+            FailRequest(503, "upstream connect error\r\n"u8, e.Message, close: false);
+            return false;
+        }
+    }
+
+    /// <summary>Parses what was received; skips interim (1xx except 101) responses; NeedMoreData when a receive is due.</summary>
+    private ParseStatus TryParseResponseHead()
+    {
+        while (true)
+        {
+            var status = Http1ResponseHeadParser.Parse(_recv.AsSpan(_recvStart, _recvEnd - _recvStart), _head);
+            if (status == ParseStatus.Complete)
+            {
+                _recvStart += _head.HeadLength;
+                if (_head.StatusCode is >= 100 and < 200 and not 101)
+                {
+                    // Interim responses (100, 103) are not relayed: the proxy strips Expect and answers it itself.
+                    continue;
+                }
+
+                return status;
+            }
+
+            if (status == ParseStatus.Rejected)
+            {
+                return status;
+            }
+
+            if (_recvEnd == _recv.Length)
+            {
+                if (_recvStart == 0)
+                {
+                    _head.Error = "response head too large";
+                    return ParseStatus.Rejected;
+                }
+
+                Compact();
+            }
+
+            return ParseStatus.NeedMoreData;
+        }
+    }
+
+    /// <summary>Sets the client response's status and fields; returns the body framing, or null when the request ended here.</summary>
+    private ResponseFraming? StartResponse()
+    {
+        var features = _features!;
+        var response = features.Get<IHttpResponseFeature>()!;
+        var statusCode = _head.StatusCode;
+        if (statusCode == 101)
+        {
+            if (!_isUpgrade)
+            {
+                CloseUpstream();
+                FailRequest(502, "upstream protocol error\r\n"u8, "101 Switching Protocols to a request that did not ask to upgrade", close: false);
+                return null;
+            }
+
+            CopyResponseHeaders(response.Headers, upgradeResponse: true);
+            PublishResponse(_policy!, _method!, _url!, 101, _started, L7Verdict.Forwarded, _decision, null);
+            return ResponseFraming.None;
+        }
+
+        response.StatusCode = statusCode;
+        var responseHeaders = response.Headers;
+        CopyResponseHeaders(responseHeaders, upgradeResponse: false);
+        var framing = ReferenceEquals(_method, HttpMethods.Head) || _method == "HEAD" ? ResponseFraming.None : _head.Framing;
+        if (_head.Framing == ResponseFraming.ContentLength && (framing == ResponseFraming.ContentLength || statusCode is not (204 or 304)))
+        {
+            responseHeaders.ContentLength = _head.ContentLength;
+        }
+
+        PublishResponse(_policy!, _method!, _url!, statusCode, _started, L7Verdict.Forwarded, _decision, null);
+        return framing;
+    }
+
+    private void FailRequest(int status, ReadOnlySpan<byte> body, string detail, bool close)
+    {
+        WriteLocalResponse(_features!, status, body.ToArray(), close);
+        PublishResponse(_policy!, _method!, _url!, status, _started, L7Verdict.Error, _decision, detail);
+        _features = null;
     }
 
     private int SerializeHead(string method, ReadOnlySpan<char> target, IHeaderDictionary headers, bool chunked, long? contentLength, bool isUpgrade)
@@ -391,47 +490,6 @@ internal sealed class Http1Exchange : IWatchedUpstream, IDisposable
         if (chunked)
         {
             await SendAsync(LastChunk).ConfigureAwait(false);
-        }
-    }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<ParseStatus> ReadResponseHeadAsync(string method)
-    {
-        while (true)
-        {
-            var status = Http1ResponseHeadParser.Parse(_recv.AsSpan(_recvStart, _recvEnd - _recvStart), _head);
-            if (status == ParseStatus.Complete)
-            {
-                _recvStart += _head.HeadLength;
-                if (_head.StatusCode is >= 100 and < 200 and not 101)
-                {
-                    // Interim responses (100, 103) are not relayed: the proxy strips Expect and answers it itself.
-                    continue;
-                }
-
-                return status;
-            }
-
-            if (status == ParseStatus.Rejected)
-            {
-                return status;
-            }
-
-            if (_recvEnd == _recv.Length)
-            {
-                if (_recvStart == 0)
-                {
-                    _head.Error = "response head too large";
-                    return ParseStatus.Rejected;
-                }
-
-                Compact();
-            }
-
-            if (await ReceiveAsync().ConfigureAwait(false) == 0)
-            {
-                return _recvEnd > _recvStart ? ParseStatus.Rejected : ParseStatus.NeedMoreData;
-            }
         }
     }
 
@@ -601,7 +659,7 @@ internal sealed class Http1Exchange : IWatchedUpstream, IDisposable
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> ReceiveAsync()
     {
-        Volatile.Write(ref _deadline, Environment.TickCount64 + (long)_options.UpstreamIdleTimeout.TotalMilliseconds);
+        Volatile.Write(ref _deadline, Environment.TickCount64 + _idleTimeoutMs);
         try
         {
             var n = await _upstream!.ReceiveAsync(_recv.AsMemory(_recvEnd), SocketFlags.None).ConfigureAwait(false);
