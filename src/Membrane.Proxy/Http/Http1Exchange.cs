@@ -746,6 +746,9 @@ internal sealed class Http1Exchange : IWatchedUpstream, IDisposable
         }
 
         var bodyFeature = features.Get<IHttpResponseBodyFeature>()!;
+        // Starting the response first lets Kestrel write the body straight into its output buffer (writes before
+        // the start are staged in rented segments: an allocation per denied request). It completes synchronously.
+        _ = bodyFeature.StartAsync();
         WriteTo(bodyFeature.Writer, body);
     }
 
