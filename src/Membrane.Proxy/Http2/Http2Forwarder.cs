@@ -143,7 +143,8 @@ internal static class Http2Forwarder
                 {
                     while (true)
                     {
-                        var memory = writer.GetMemory(16 * 1024);
+                        // The writer's own block size: a larger hint makes Kestrel's pipe allocate an unpooled buffer.
+                        var memory = writer.GetMemory();
                         var n = await stream.ReadAsync(memory, aborted).ConfigureAwait(false);
                         if (n == 0)
                         {
@@ -175,6 +176,12 @@ internal static class Http2Forwarder
             }
             catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException)
             {
+                if (aborted.IsCancellationRequested)
+                {
+                    // The client reset the stream or left: nothing to answer, nothing malformed.
+                    return;
+                }
+
                 // The response has started: reset this stream only (RFC 9113 §8.1), the connection lives on.
                 features.Get<IHttpResetFeature>()?.Reset(2);
                 events.Publish(EventFactory.ProtocolError(connection.Info, policy, $"upstream stream failed: {e.Message}", Protocol));
