@@ -73,7 +73,7 @@ public sealed class EngineDispatchTests
             // Closed at once: an orderly close or a reset (the proxy aborts the connection).
             Assert.Equal(0, await client.ReceiveAsync(new byte[16]).WaitAsync(TimeSpan.FromSeconds(5)));
         }
-        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
+        catch (SocketException reset) when (reset.SocketErrorCode == SocketError.ConnectionReset)
         {
         }
 
