@@ -149,21 +149,21 @@ internal static class Http1ResponseHeadParser
     {
         if (line.IsEmpty || line[^1] != '\r')
         {
-            return Reject(head, "bare LF in status line") == ParseStatus.Complete;
+            return Fail(head, "bare LF in status line");
         }
 
         line = line[..^1];
         // HTTP-version SP 3DIGIT SP reason-phrase (RFC 9112 §4); a missing reason with its SP is tolerated.
         if (line.Length < 12 || !line.StartsWith("HTTP/1."u8) || !char.IsAsciiDigit((char)line[7]) || line[8] != ' ')
         {
-            return Reject(head, "malformed status line") == ParseStatus.Complete;
+            return Fail(head, "malformed status line");
         }
 
         head.IsHttp11 = line[7] != '0';
         var code = line.Slice(9, 3);
         if (!char.IsAsciiDigit((char)code[0]) || !char.IsAsciiDigit((char)code[1]) || !char.IsAsciiDigit((char)code[2]) || code[0] == '0')
         {
-            return Reject(head, "malformed status code") == ParseStatus.Complete;
+            return Fail(head, "malformed status code");
         }
 
         head.StatusCode = ((code[0] - '0') * 100) + ((code[1] - '0') * 10) + (code[2] - '0');
@@ -171,13 +171,19 @@ internal static class Http1ResponseHeadParser
         {
             if (line[12] != ' ' || !IsFieldValue(line[13..]))
             {
-                return Reject(head, "malformed reason phrase") == ParseStatus.Complete;
+                return Fail(head, "malformed reason phrase");
             }
 
             head.Reason = (13, line.Length - 13);
         }
 
         return true;
+    }
+
+    private static bool Fail(Http1ResponseHead head, string reason)
+    {
+        head.Error = reason;
+        return false;
     }
 
     private static ParseStatus Reject(Http1ResponseHead head, string reason)
