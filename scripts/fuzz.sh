@@ -45,7 +45,7 @@ case "$cmd" in
             "$tools/sharpfuzz" "$dll" >&2 || true   # already-instrumented assemblies are refused; that is fine
         done
         findings="$OUT/$t"; rm -rf "$findings"
-        AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 AFL_SKIP_BIN_CHECK=1 \
+        AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 AFL_SKIP_BIN_CHECK=1 AFL_NO_AFFINITY=1 \
             timeout $((secs + 60)) afl-fuzz -V "$secs" -t 5000 -m none -i "$CORPUS/$t" -o "$findings" -- dotnet "$bin/Membrane.Fuzz.dll" run "$t" \
             > "$OUT/$t.log" 2>&1 || { tail -20 "$OUT/$t.log" >&2; exit 1; }
         stats="$findings/default/fuzzer_stats"
