@@ -111,6 +111,35 @@ public sealed class GrpcEndToEndTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task PolicyChangeAppliesToTheNextStreamAndDeniesAStreamingCallMidUpload()
+    {
+        using var channel = CatalogClient.CreateChannel(_proxy.EndPoint.ToString());
+        var client = new ProductService.ProductServiceClient(channel);
+        Assert.Equal("product-1", (await client.GetProductAsync(new GetProductRequest { Id = "1" })).Name);
+
+        // New revision on the open connection: only UpdateStock is allowed now.
+        _proxy.Policy.Set(Membrane.Policy.L7.Http.HttpRuleSet.Compile([(new Membrane.Policy.L7.Http.HttpRule(Method: "POST", Path: "/com.example.catalog.ProductService/UpdateStock"), TestPolicySource.CatalogPolicy)]));
+        Assert.Equal(15, (await client.UpdateStockAsync(new UpdateStockRequest { Id = "1", Delta = 5 })).Stock);
+        var e = await Assert.ThrowsAsync<RpcException>(async () => await client.GetProductAsync(new GetProductRequest { Id = "1" }));
+        Assert.Equal(StatusCode.PermissionDenied, e.StatusCode);
+
+        // A client-streaming call denied while the client is still sending: the trailers-only answer ends it.
+        using var import = client.ImportProducts();
+        var denied = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            for (var i = 0; i < 100; i++)
+            {
+                await import.RequestStream.WriteAsync(new Product { Id = $"x{i}" });
+            }
+
+            await import.RequestStream.CompleteAsync();
+            await import.ResponseAsync;
+        });
+        Assert.Equal(StatusCode.PermissionDenied, denied.StatusCode);
+        Assert.Equal(2, _proxy.Policy.Resolves); // the connection's first resolution, then one for the new revision
+    }
+
+    [Fact]
     public async Task EightMegabyteMessagesPassBothWays()
     {
         using var channel = CatalogClient.CreateChannel(_proxy.EndPoint.ToString());
