@@ -376,9 +376,12 @@ internal sealed class Http1Exchange : IWatchedUpstream, IDisposable
             w.Ascii(target);
             w.Bytes(" HTTP/1.1\r\n"u8);
             var sawHost = false;
+            // Kestrel 10 reports "Connection: keep-alive, X" as just "keep-alive" (it keeps only a known leading
+            // token), so fields named after keep-alive/close cannot be seen here and are forwarded (docs/proxy.md).
+            var connection = headers.Connection;
             foreach (var (name, values) in headers)
             {
-                if (IsHopByHop(name, isUpgrade))
+                if (IsHopByHop(name, isUpgrade) || (connection.Count > 0 && IsNamedIn(connection, name) && !(isUpgrade && name.Equals("Upgrade", StringComparison.OrdinalIgnoreCase))))
                 {
                     continue;
                 }
@@ -424,6 +427,23 @@ internal sealed class Http1Exchange : IWatchedUpstream, IDisposable
 
             _send = new byte[_send.Length * 2];
         }
+    }
+
+    /// <summary>RFC 9110 §7.6.1: fields named in <c>Connection</c> are connection-specific and not forwarded.</summary>
+    private static bool IsNamedIn(StringValues connection, string name)
+    {
+        foreach (var value in connection)
+        {
+            foreach (var range in value.AsSpan().Split(','))
+            {
+                if (value.AsSpan()[range].Trim().Equals(name, StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
     }
 
     private static bool IsHopByHop(string name, bool isUpgrade)

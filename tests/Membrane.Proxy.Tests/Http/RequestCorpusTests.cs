@@ -110,13 +110,13 @@ public sealed class RequestCorpusTests : IAsyncLifetime
     [Fact]
     public async Task ForwardedHeadIsReserializedWithoutHopByHopFields()
     {
-        var raw = await _proxy.SendRawAsync(expectedResponses: 1, request: Encoding.ASCII.GetBytes("POST /api/v1/payments HTTP/1.1\r\nHost: users\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\nX-Trace: 1\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n5\r\nhello\r\n0\r\n\r\n"));
+        var raw = await _proxy.SendRawAsync(expectedResponses: 1, request: Encoding.ASCII.GetBytes("POST /api/v1/payments HTTP/1.1\r\nHost: users\r\nConnection: X-Hop\r\nX-Hop: secret\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\nX-Trace: 1\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n5\r\nhello\r\n0\r\n\r\n"));
         Assert.Equal([200], ProxyHarness.StatusCodes(raw).Where(s => s != 100));
         var forwarded = Assert.Single(_origin.Requests);
         Assert.Contains("\r\nX-Trace: 1\r\n", forwarded, StringComparison.Ordinal);
         Assert.Contains("\r\nTransfer-Encoding: chunked\r\n", forwarded, StringComparison.Ordinal);
         Assert.EndsWith("\r\n\r\n5\r\nhello\r\n0\r\n\r\n", forwarded, StringComparison.Ordinal);
-        foreach (var hop in new[] { "Keep-Alive", "TE:", "Expect", "Connection" })
+        foreach (var hop in new[] { "Keep-Alive", "TE:", "Expect", "Connection", "X-Hop" })
         {
             Assert.DoesNotContain(hop, forwarded, StringComparison.OrdinalIgnoreCase);
         }
