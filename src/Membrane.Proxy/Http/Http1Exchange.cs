@@ -559,7 +559,7 @@ internal sealed class Http1Exchange : IWatchedUpstream, IDisposable
                     {
                         if (unflushed > 0)
                         {
-                            await writer.FlushAsync().ConfigureAwait(false);
+                            await FlushToClientAsync(writer).ConfigureAwait(false);
                             unflushed = 0;
                         }
 
@@ -577,7 +577,7 @@ internal sealed class Http1Exchange : IWatchedUpstream, IDisposable
                     unflushed += take;
                     if (unflushed >= FlushThreshold)
                     {
-                        await writer.FlushAsync().ConfigureAwait(false);
+                        await FlushToClientAsync(writer).ConfigureAwait(false);
                         unflushed = 0;
                     }
                 }
@@ -613,7 +613,7 @@ internal sealed class Http1Exchange : IWatchedUpstream, IDisposable
                     {
                         if (unflushed > 0)
                         {
-                            await writer.FlushAsync().ConfigureAwait(false);
+                            await FlushToClientAsync(writer).ConfigureAwait(false);
                             unflushed = 0;
                         }
 
@@ -632,7 +632,7 @@ internal sealed class Http1Exchange : IWatchedUpstream, IDisposable
                     if (_recvEnd > _recvStart)
                     {
                         WriteTo(writer, _recv.AsSpan(_recvStart, _recvEnd - _recvStart));
-                        await writer.FlushAsync().ConfigureAwait(false);
+                        await FlushToClientAsync(writer).ConfigureAwait(false);
                     }
 
                     _recvStart = _recvEnd = 0;
@@ -641,6 +641,16 @@ internal sealed class Http1Exchange : IWatchedUpstream, IDisposable
                         return;
                     }
                 }
+        }
+    }
+
+    /// <summary>Flushes to the client; a client that went away ends the relay (the upstream connection is dropped).</summary>
+    private static async ValueTask FlushToClientAsync(System.IO.Pipelines.PipeWriter writer)
+    {
+        var result = await writer.FlushAsync().ConfigureAwait(false);
+        if (result.IsCompleted || result.IsCanceled)
+        {
+            throw new IOException("the client connection closed during the response body");
         }
     }
 

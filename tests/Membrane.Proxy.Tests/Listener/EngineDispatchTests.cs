@@ -67,10 +67,11 @@ public sealed class EngineDispatchTests
     {
         await using var proxy = await ProxyHarness.StartAsync(new IPEndPoint(IPAddress.Loopback, 9), new TestPolicySource(null, protocol: L7Protocol.Kafka));
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await client.ConnectAsync(proxy.EndPoint);
         try
         {
-            // Closed at once: an orderly close or a reset (the proxy aborts the connection).
+            // Closed at once: an orderly close or a reset (the proxy aborts the connection), which can even beat
+            // the completion of connect.
+            await client.ConnectAsync(proxy.EndPoint);
             Assert.Equal(0, await client.ReceiveAsync(new byte[16]).WaitAsync(TimeSpan.FromSeconds(5)));
         }
         catch (SocketException reset) when (reset.SocketErrorCode == SocketError.ConnectionReset)
