@@ -7,6 +7,11 @@ source "$(dirname "$(readlink -f "$0")")/http-proxy-lib.sh"
 : "${DURATION:=10}" "${REPS:=3}"
 build_host
 start_proxy 127.0.0.1:18091 h2c
+log "warming the proxy up (${WARM_SECONDS:-8}s, private origin)"
+start_private_origin
+timeout 60 h2load -t1 -c10 -m5 -D "${WARM_SECONDS:-8}" -d "$SHARED_BENCH/conf/grpc-hello.bin" -H 'content-type: application/grpc' \
+    -H 'te: trailers' "http://127.0.0.1:$PROXY_PORT/helloworld.Greeter/SayHello" > /dev/null 2>&1 || true
+stop_private_origin
 log "running the shared harness (DURATION=$DURATION REPS=$REPS LAYOUT=$LAYOUT)"
 OUT="${OUT:-${TMPDIR:-/tmp}/membrane-bench}" DURATION="$DURATION" REPS="$REPS" LAYOUT="$LAYOUT" \
     EXTRA_TARGETS="membrane-h2c=127.0.0.1:$PROXY_PORT=$PROXY_PID" "$SHARED_BENCH/h2c.sh"

@@ -70,17 +70,34 @@ CONF
     for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/18081) 2>/dev/null && break; sleep 0.1; done
 }
 
+# warm_up PATH...: JIT-warm the proxy (tiered compilation, PGO) against the private origin before the harness
+# starts, as the design experiment did: a cold .NET proxy costs several times its steady state in its first seconds.
+warm_up() {
+    start_private_origin
+    local p
+    for p in "$@"; do timeout 60 wrk -t1 -c50 -d"${WARM_SECONDS:-8}s" "http://127.0.0.1:$PROXY_PORT$p" > /dev/null 2>&1 || true; done
+    stop_private_origin
+}
+
 stop_private_origin() { kill "$ORIGIN_PID" 2>/dev/null || true; wait "$ORIGIN_PID" 2>/dev/null || true; ORIGIN_PID=""; }
 
-# measure_alloc LABEL CMD...: bytes allocated by the proxy per request while CMD runs (the load is bounded by CMD).
+# cpu_ticks: user+system clock ticks of the proxy process so far
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$PROXY_PID/stat"; }
+
+# measure_alloc LABEL CMD...: bytes allocated and CPU time used by the proxy per request while CMD runs (the load is
+# bounded by CMD). The CPU figure is the proxy's own (from /proc), so it is less sensitive to other processes than
+# RPS, but on a busy machine it still includes cache and scheduling interference: the harness's figure is the one
+# to quote.
 measure_alloc() {
     local label=$1; shift
     read -r r0 a0 < <(stats)
+    local c0; c0=$(cpu_ticks)
     "$@" > "$WORK/alloc-$label.out" 2>&1 || true
+    local c1; c1=$(cpu_ticks)
     read -r r1 a1 < <(stats)
-    local n=$((r1 - r0))
+    local n=$((r1 - r0)) hz; hz=$(getconf CLK_TCK)
     if [ "$n" -gt 0 ]; then
-        echo "$label: requests=$n allocated_bytes=$((a1 - a0)) bytes_per_request=$(python3 -c "print(round(($a1-$a0)/$n,1))")"
+        echo "$label: requests=$n allocated_bytes=$((a1 - a0)) bytes_per_request=$(python3 -c "print(round(($a1-$a0)/$n,1))") proxy_cpu_us_per_request=$(python3 -c "print(round(($c1-$c0)/$hz*1e6/$n,1))")"
     else
         echo "$label: no request reached the proxy"; cat "$WORK/alloc-$label.out" >&2
     fi

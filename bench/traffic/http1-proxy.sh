@@ -14,6 +14,8 @@ sed -i 's/  TARGETS+=("$nm|$hp|$ALLOW_PATH|backend=$B${pids:+ proxy=$pids}"); do
 grep -q 'DENY_PATH;; esac' "$WORK/bench/http1.sh" || { echo "could not patch the harness copy for *-deny403 targets" >&2; exit 1; }
 
 start_proxy 127.0.0.1:18081 http1
+log "warming the proxy up (${WARM_SECONDS:-8}s allow, ${WARM_SECONDS:-8}s deny, private origin)"
+warm_up /api/v1/users/42 /api/v1/orders/1
 log "running the shared harness (DURATION=$DURATION REPS=$REPS LAYOUT=$LAYOUT)"
 OUT="${OUT:-${TMPDIR:-/tmp}/membrane-bench}" DURATION="$DURATION" REPS="$REPS" LAYOUT="$LAYOUT" \
     EXTRA_TARGETS="membrane=127.0.0.1:$PROXY_PORT=$PROXY_PID membrane-deny403=127.0.0.1:$PROXY_PORT=$PROXY_PID" \
