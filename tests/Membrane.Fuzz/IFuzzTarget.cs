@@ -3,8 +3,7 @@ namespace Membrane.Fuzz;
 /// <summary>
 /// One fuzz harness: feeds arbitrary bytes to a parser. It must never throw for any input (malformed input is a
 /// Rejected result, not an exception); an exception or a hang is a finding. Targets are discovered by reflection
-/// and named on the command line by <see cref="Name"/>. Constructors must not call into the parsers' assemblies
-/// (AFL mode instruments them, and their code must not run before the fuzzer's shared map exists).
+/// and named on the command line by <see cref="Name"/>.
 /// </summary>
 public interface IFuzzTarget
 {

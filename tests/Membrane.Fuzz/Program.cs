@@ -16,6 +16,22 @@ public static class Program
     /// <summary>Entry point.</summary>
     public static int Main(string[] args)
     {
+        if (args.Length == 2 && args[0] == "run")
+        {
+            // AFL mode: no target is constructed before SharpFuzz has set up its coverage map (constructors may run
+            // instrumented code), so the target is created on the first input.
+            var name = args[1];
+            IFuzzTarget? chosen = null;
+            SharpFuzz.Fuzzer.OutOfProcess.Run(stream =>
+            {
+                chosen ??= Targets().TryGetValue(name, out var t) ? t : throw new ArgumentException($"unknown fuzz target {name}");
+                using var copy = new MemoryStream();
+                stream.CopyTo(copy);
+                chosen.Run(copy.ToArray());
+            });
+            return 0;
+        }
+
         var targets = Targets();
         if (args.Length == 0 || args[0] == "list")
         {
@@ -35,14 +51,6 @@ public static class Program
 
         switch (args[0])
         {
-            case "run":
-                SharpFuzz.Fuzzer.OutOfProcess.Run(stream =>
-                {
-                    using var copy = new MemoryStream();
-                    stream.CopyTo(copy);
-                    target.Run(copy.ToArray());
-                });
-                return 0;
             case "replay":
                 var files = args.Skip(2).SelectMany(p => Directory.Exists(p) ? Directory.EnumerateFiles(p, "*", SearchOption.AllDirectories) : [p])
                     .Where(f => !Path.GetFileName(f).StartsWith('.') && !f.EndsWith("README.txt", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();

@@ -4,7 +4,7 @@ namespace Membrane.Proxy.Tests.Http;
 
 /// <summary>
 /// The bounded fuzz run of the test suite: every fuzz target (including ones other layers add) replays its saved
-/// corpus and survives a seeded mutation run. Coverage-guided runs: scripts/fuzz.sh afl TARGET SECONDS.
+/// corpus, if it has one, and survives a seeded mutation run. Coverage-guided runs: scripts/fuzz.sh afl TARGET SECONDS.
 /// </summary>
 public sealed class FuzzTargetsTests
 {
@@ -27,10 +27,12 @@ public sealed class FuzzTargetsTests
     {
         var target = Membrane.Fuzz.Program.Targets()[name];
         var corpus = Path.Combine(CorpusRoot(), name);
-        Assert.True(Directory.Exists(corpus), $"no saved corpus for fuzz target {name} at {corpus}");
-        foreach (var file in Directory.EnumerateFiles(corpus))
+        if (Directory.Exists(corpus))
         {
-            target.Run(File.ReadAllBytes(file));
+            foreach (var file in Directory.EnumerateFiles(corpus))
+            {
+                target.Run(File.ReadAllBytes(file));
+            }
         }
 
         Assert.Null(Smoke.Run(target, iterations: 20_000, seed: 1, corpus));

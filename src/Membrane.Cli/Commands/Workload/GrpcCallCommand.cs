@@ -7,9 +7,10 @@ namespace Membrane.Cli.Commands.Workload;
 /// <c>membrane workload grpc-call --target HOST:PORT --method GetProduct [--id 1] [--count 3]</c>: calls the catalog
 /// once, prints <c>STATUS_NAME: detail</c> and exits with the gRPC status code (0 = OK, 7 = PERMISSION_DENIED).
 /// </summary>
-internal sealed class GrpcCallVerb : IWorkloadVerb
+internal static class GrpcCallCommand
 {
-    public Command Create()
+    /// <summary>Builds the verb.</summary>
+    public static Command Build()
     {
         var target = new Option<string>("--target") { Description = "HOST:PORT of the catalog service (or of the proxy in front of it).", Required = true };
         var method = new Option<string>("--method") { Description = $"One of {string.Join(", ", CatalogClient.Methods)}.", Required = true };
