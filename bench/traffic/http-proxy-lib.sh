@@ -3,9 +3,13 @@
 # Sourced, not executed.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-SHARED_BENCH="${SHARED_BENCH:-$ROOT/../../shared/bench}"
-[ -d "$SHARED_BENCH" ] || SHARED_BENCH=/work/shared/bench
-[ -x "$SHARED_BENCH/http1.sh" ] || { echo "shared bench harness not found (set SHARED_BENCH)" >&2; exit 2; }
+# shared/ sits beside the clone (CI) or two levels up (a worktree under wt/); SHARED_BENCH overrides.
+if [ -z "${SHARED_BENCH:-}" ]; then
+    for d in "$ROOT/../shared/bench" "$ROOT/../../shared/bench" /work/shared/bench; do
+        [ -x "$d/http1.sh" ] && { SHARED_BENCH=$(cd "$d" && pwd); break; }
+    done
+fi
+[ -x "${SHARED_BENCH:-}/http1.sh" ] || { echo "shared bench harness not found (set SHARED_BENCH)" >&2; exit 2; }
 : "${LAYOUT:=pinned}" "${SERVER_CPUS:=1}" "${CLIENT_CPUS:=0}" "${PROXY_PORT:=18111}" "${ALLOC_SECONDS:=5}"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/membrane-proxy-bench.XXXXXX")
 HOST_DLL="$ROOT/artifacts/bin/Membrane.Bench.ProxyHost/release/Membrane.Bench.ProxyHost.dll"
