@@ -32,8 +32,15 @@ internal sealed class Http1Exchange : IWatchedUpstream, IDisposable
     private readonly ProxyServerOptions _options;
     private readonly IL7EventSink _events;
     private readonly byte[] _deniedBody;
-    private readonly char[] _target = new char[MaxTargetChars];
-    private readonly byte[] _recv;
+    private const int InitialReceiveBuffer = 16 * 1024;
+
+    // The normalized target is only used synchronously inside ProcessAsync (check, URL, head serialization), so one
+    // buffer per thread serves every connection instead of 16 KB held by each idle keep-alive connection.
+    [ThreadStatic]
+    private static char[]? t_target;
+
+    private readonly int _maxHead;
+    private byte[] _recv;
     private readonly Http1ResponseHead _head = new();
     private readonly ResponseHeaderCache _headerCache = new();
     private readonly List<HttpHeaderAction> _actions = [];
@@ -66,7 +73,8 @@ internal sealed class Http1Exchange : IWatchedUpstream, IDisposable
         _options = connection.Listener.Server.Options;
         _events = connection.Listener.Server.Events;
         _deniedBody = Encoding.ASCII.GetBytes(_options.DeniedBody);
-        _recv = new byte[Math.Max(_options.MaxUpstreamResponseHeadBytes, 16 * 1024)];
+        _maxHead = Math.Max(_options.MaxUpstreamResponseHeadBytes, InitialReceiveBuffer);
+        _recv = new byte[InitialReceiveBuffer];
         _idleTimeoutMs = (long)_options.UpstreamIdleTimeout.TotalMilliseconds;
         connection.Listener.Server.Watchdog.Add(this);
     }
@@ -109,13 +117,14 @@ internal sealed class Http1Exchange : IWatchedUpstream, IDisposable
             return Reject(features, policy, method, request.RawTarget, 400, "Content-Length with Transfer-Encoding (request smuggling)", close: true);
         }
 
-        var error = PathNormalizer.Normalize(request.RawTarget, _target, out var targetLength);
+        var targetBuffer = t_target ??= new char[MaxTargetChars];
+        var error = PathNormalizer.Normalize(request.RawTarget, targetBuffer, out var targetLength);
         if (error is not null)
         {
             return Reject(features, policy, method, request.RawTarget, 400, error, close: false);
         }
 
-        var target = _target.AsSpan(0, targetLength);
+        var target = targetBuffer.AsSpan(0, targetLength);
         var host = headers.Host.Count > 0 ? headers.Host[0] ?? "" : "";
         _actions.Clear();
         var decision = RequestGate.Decide(policy, method, target, host, headers, _actions);
@@ -313,13 +322,22 @@ internal sealed class Http1Exchange : IWatchedUpstream, IDisposable
 
             if (_recvEnd == _recv.Length)
             {
-                if (_recvStart == 0)
+                if (_recvStart > 0)
+                {
+                    Compact();
+                }
+                else if (_recv.Length < _maxHead)
+                {
+                    // A head larger than the buffer: grow it, up to MaxUpstreamResponseHeadBytes.
+                    var larger = new byte[Math.Min(_recv.Length * 2, _maxHead)];
+                    Buffer.BlockCopy(_recv, 0, larger, 0, _recvEnd);
+                    _recv = larger;
+                }
+                else
                 {
                     _head.Error = "response head too large";
                     return ParseStatus.Rejected;
                 }
-
-                Compact();
             }
 
             return ParseStatus.NeedMoreData;

@@ -83,6 +83,17 @@ public sealed class UpstreamResponseTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task LargeResponseHeadsAreAcceptedUpToTheLimit()
+    {
+        var (status, body, r) = await GetAsync($"HTTP/1.1 200 OK\r\nX-Big: {new string('a', 24 * 1024)}\r\nContent-Length: 2\r\n\r\nok");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("ok", body);
+        Assert.Equal(24 * 1024, r.Headers.GetValues("X-Big").Single().Length);
+        var (tooLarge, _, _) = await GetAsync($"HTTP/1.1 200 OK\r\nX-Big: {new string('a', 40 * 1024)}\r\nContent-Length: 2\r\n\r\nok");
+        Assert.Equal(HttpStatusCode.BadGateway, tooLarge);
+    }
+
+    [Fact]
     public async Task SilentUpstreamGives504AfterTheIdleTimeout()
     {
         _origin.Respond = _ => [];
