@@ -290,11 +290,22 @@ public sealed class PolicyRepository
     private static List<PolicyError> Errors(PolicyCompileException e, PolicyResource r) =>
         e.Errors.Count > 0 ? [.. e.Errors] : [new PolicyError(r.Source, "", e.Message)];
 
-    private static void AddContributions(List<Contribution> into, EndpointState ep, TrafficDirection d, uint identity, CompiledPeerRule p, Func<uint, IEnumerable<NamedPort>> peerNamedPorts)
+    /// <summary>
+    /// Adds the keys peer rule <paramref name="p"/> produces for <paramref name="identity"/>. Egress named ports resolve
+    /// against the peer's own named ports, so a wildcard peer's named ports are added to the slice of each endpoint
+    /// identity that has the port (<paramref name="numeric"/> false), never to the wildcard slice.
+    /// </summary>
+    private static void AddContributions(
+        List<Contribution> into, EndpointState ep, TrafficDirection d, uint identity, CompiledPeerRule p,
+        Func<uint, IEnumerable<NamedPort>> peerNamedPorts, bool numeric = true, bool named = true)
     {
         if (p.PortRules is not { } portRules)
         {
-            into.Add(new Contribution(new PolicyKey(d, identity, 0, 0, 0), p, null));
+            if (numeric)
+            {
+                into.Add(new Contribution(new PolicyKey(d, identity, 0, 0, 0), p, null));
+            }
+
             return;
         }
 
@@ -305,20 +316,40 @@ public sealed class PolicyRepository
                 continue;
             }
 
-            foreach (var s in pr.Ports)
+            if (numeric)
             {
-                into.Add(new Contribution(new PolicyKey(d, identity, s.Protocol, s.Port, s.PrefixLength), p, pr));
-            }
-
-            foreach (var named in pr.NamedPorts)
-            {
-                // Named ports resolve against the endpoint's own ports on ingress and the peer's ports on egress.
-                var candidates = d == TrafficDirection.Ingress ? ep.Info.NamedPorts : peerNamedPorts(identity);
-                foreach (var port in candidates.Where(n => n.Name == named.Name && n.Protocol == named.Protocol).Select(n => n.Port).Distinct())
+                foreach (var s in pr.Ports)
                 {
-                    into.Add(new Contribution(new PolicyKey(d, identity, named.Protocol, port, 16), p, pr));
+                    into.Add(new Contribution(new PolicyKey(d, identity, s.Protocol, s.Port, s.PrefixLength), p, pr));
                 }
             }
+
+            if (!named || (d == TrafficDirection.Egress && identity == 0))
+            {
+                continue;
+            }
+
+            foreach (var np in pr.NamedPorts)
+            {
+                var candidates = d == TrafficDirection.Ingress ? ep.Info.NamedPorts : peerNamedPorts(identity);
+                foreach (var port in candidates.Where(n => n.Name == np.Name && n.Protocol == np.Protocol).Select(n => n.Port).Distinct())
+                {
+                    into.Add(new Contribution(new PolicyKey(d, identity, np.Protocol, port, 16), p, pr));
+                }
+            }
+        }
+    }
+
+    /// <summary>The contributions of one peer rule to the slice of <paramref name="identity"/>.</summary>
+    private void AddSliceContributions(List<Contribution> into, EndpointState ep, TrafficDirection d, uint identity, CompiledPeerRule p)
+    {
+        if (p.Selects(identity))
+        {
+            AddContributions(into, ep, d, identity, p, NamedPortsOf);
+        }
+        else if (identity != 0 && p.WildcardPeer && d == TrafficDirection.Egress && p.UsesNamedPorts)
+        {
+            AddContributions(into, ep, d, identity, p, NamedPortsOf, numeric: false);
         }
     }
 
@@ -502,7 +533,7 @@ public sealed class PolicyRepository
     }
 
     private IEnumerable<NamedPort> NamedPortsOf(uint identity) =>
-        _endpoints.Values.Where(e => identity == 0 || e.Identity.Value == identity).SelectMany(e => e.Info.NamedPorts);
+        _endpoints.Values.Where(e => e.Identity.Value == identity).SelectMany(e => e.Info.NamedPorts);
 
     private PolicyUpdate Commit(Operation op)
     {
@@ -628,6 +659,14 @@ public sealed class PolicyRepository
                 if (p.WildcardPeer)
                 {
                     AddContributions(For(0), ep, d, 0, p, NamedPortsOf);
+                    if (d == TrafficDirection.Egress && p.UsesNamedPorts)
+                    {
+                        foreach (var id in _endpoints.Values.Where(e => e.Info.NamedPorts.Count > 0).Select(e => e.Identity.Value).Distinct())
+                        {
+                            AddContributions(For(id), ep, d, id, p, NamedPortsOf, numeric: false);
+                        }
+                    }
+
                     continue;
                 }
 
@@ -669,10 +708,7 @@ public sealed class PolicyRepository
 
             foreach (var p in ep.PeerRules(d))
             {
-                if (p.Selects(id))
-                {
-                    AddContributions(contributions, ep, d, id, p, NamedPortsOf);
-                }
+                AddSliceContributions(contributions, ep, d, id, p);
             }
 
             var slice = IdentitySlice.Build(id, contributions);
