@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Membrane.Cli.Commands.Policy;
 
 namespace Membrane.Cli;
 
@@ -9,6 +10,7 @@ public static class CliApp
     public static RootCommand BuildRoot()
     {
         var root = new RootCommand("Membrane: identity-aware L3–L7 network security for microservices (CiliumNetworkPolicy on an eBPF datapath).");
+        root.Subcommands.Add(PolicyCommand.Build());
         return root;
     }
 }

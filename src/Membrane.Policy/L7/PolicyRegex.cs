@@ -61,6 +61,9 @@ public sealed class PolicyRegex
         var translated = pattern.Replace("(?P<", "(?<", StringComparison.Ordinal);
         try
         {
+            // Parse the pattern on its own first: inside the anchoring wrapper an unterminated "[" would swallow
+            // ")\z" and the error would name the wrapper ("invalid escape sequence") instead of the missing "]".
+            _ = new Regex(translated, RegexOptions.NonBacktracking | RegexOptions.CultureInvariant | RegexOptions.ExplicitCapture);
             var r = new Regex(
                 $"^(?:{translated})\\z",
                 RegexOptions.NonBacktracking | RegexOptions.CultureInvariant | RegexOptions.ExplicitCapture);

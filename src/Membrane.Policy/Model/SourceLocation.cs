@@ -6,8 +6,8 @@ namespace Membrane.Policy.Model;
 /// <param name="Column">1-based column.</param>
 public readonly record struct SourceLocation(string File, int Line, int Column)
 {
-    /// <summary><c>file:line:column</c>.</summary>
-    public override string ToString() => $"{File}:{Line}:{Column}";
+    /// <summary><c>file:line:column</c>, or just <c>file</c> when the problem concerns the whole file (line 0).</summary>
+    public override string ToString() => Line == 0 ? File : $"{File}:{Line}:{Column}";
 }
 
 /// <summary>

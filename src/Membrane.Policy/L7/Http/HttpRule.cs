@@ -42,4 +42,16 @@ public enum HeaderMismatchAction
 /// <param name="Name">Header name (case-insensitive).</param>
 /// <param name="Value">Expected value, already resolved from a secret if the policy named one.</param>
 /// <param name="Mismatch">Action on mismatch.</param>
-public sealed record HeaderMatch(string Name, string? Value, HeaderMismatchAction Mismatch = HeaderMismatchAction.Fail);
+public sealed record HeaderMatch(string Name, string? Value, HeaderMismatchAction Mismatch = HeaderMismatchAction.Fail)
+{
+    /// <summary>
+    /// <c>secret</c>: the Kubernetes Secret holding the expected value, or null. Membrane has no secret store: the
+    /// inline <see cref="Value"/> is used, which is Cilium's fallback when the secret cannot be found.
+    /// </summary>
+    public HeaderSecret? Secret { get; init; }
+}
+
+/// <summary>A <c>headerMatches[].secret</c> reference.</summary>
+/// <param name="Namespace"><c>secret.namespace</c>, or null.</param>
+/// <param name="Name"><c>secret.name</c>.</param>
+public sealed record HeaderSecret(string? Namespace, string Name);
