@@ -7,6 +7,7 @@ using Membrane.Policy.L7.Kafka;
 using Membrane.Policy.MapState;
 using Membrane.Policy.Model;
 using Membrane.Policy.Selectors;
+using Membrane.Policy.Validation;
 
 namespace Membrane.Policy.Repository;
 
@@ -20,6 +21,8 @@ internal static class RuleCompiler
     public const byte Tcp = 6;
     public const byte Udp = 17;
     public const byte Sctp = 132;
+    public const byte IcmpProtocolV4 = 1;
+    public const byte IcmpProtocolV6 = 58;
 
     /// <summary>Compiles <paramref name="resource"/>; throws <see cref="PolicyCompileException"/> listing every error.</summary>
     public static CompiledPolicy Compile(PolicyResource resource, string clusterName)
@@ -249,13 +252,14 @@ internal static class RuleCompiler
             for (var j = 0; j < fields.Count; j++)
             {
                 var f = fields[j];
-                if (!IcmpTypes.TryResolve(f.Family, f.Type, out var proto, out var type))
+                var family = string.IsNullOrEmpty(f.Family) ? IcmpTypes.IPv4 : f.Family;
+                if (family is not (IcmpTypes.IPv4 or IcmpTypes.IPv6) || !IcmpTypes.TryResolve(family, f.Type, out var type))
                 {
-                    ctx.Error($"{path}.icmps[{i}].fields[{j}]", $"invalid ICMP type \"{f.Type}\" for family {(string.IsNullOrEmpty(f.Family) ? "IPv4" : f.Family)}");
+                    ctx.Error($"{path}.icmps[{i}].fields[{j}]", $"invalid ICMP type \"{f.Type}\" for family {family}");
                     continue;
                 }
 
-                specs.Add(new PortSpec(proto, type, 16));
+                specs.Add(new PortSpec(family == IcmpTypes.IPv6 ? IcmpProtocolV6 : IcmpProtocolV4, type, 16));
             }
 
             result.Add(new CompiledPortRule($"{path}.icmps[{i}]", [.. specs.Distinct()], [], L7Protocol.None, [], [], false));
