@@ -90,6 +90,12 @@ public readonly record struct IpPrefix : IComparable<IpPrefix>
             return false;
         }
 
+        // IPAddress also accepts inet_aton shorthands ("10.0.0" is 10.0.0.0); a CIDR spells all four parts.
+        if (address.AddressFamily == AddressFamily.InterNetwork && addressText.Count(c => c == '.') != 3)
+        {
+            return false;
+        }
+
         if (address.IsIPv4MappedToIPv6)
         {
             address = address.MapToIPv4();
