@@ -149,6 +149,8 @@ internal sealed class CompiledRule(CompiledPolicy policy, string fieldPath, Labe
 /// <summary>One policy resource after compilation: its rules, the CIDR prefixes it needs identities for, and warnings.</summary>
 internal sealed class CompiledPolicy(PolicyResource resource)
 {
+    private readonly PolicyEntry?[] _entries = new PolicyEntry?[9];
+
     public PolicyResource Resource { get; } = resource;
 
     public PolicyRef Ref => Resource.Ref;
@@ -160,4 +162,11 @@ internal sealed class CompiledPolicy(PolicyResource resource)
     public ImmutableArray<PolicyError> Warnings { get; internal set; } = [];
 
     public IEnumerable<CompiledPeerRule> PeerRules => Rules.SelectMany(r => r.Ingress.Concat(r.Egress));
+
+    /// <summary>The (shared) entry with this verdict and engine attributed to this policy alone.</summary>
+    public PolicyEntry Entry(PolicyVerdict verdict, L7Protocol l7)
+    {
+        var i = ((int)verdict * 3) + (int)l7;
+        return _entries[i] ??= new PolicyEntry(verdict, l7, [Ref]);
+    }
 }

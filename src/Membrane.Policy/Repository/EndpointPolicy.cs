@@ -25,13 +25,13 @@ public sealed record RuleAttribution(PolicyRef? Policy, string? RuleFieldPath, s
 /// <summary>The policy of one direction of one endpoint: enforcement, default-deny attribution and map state.</summary>
 public sealed class DirectionPolicy
 {
-    internal DirectionPolicy(TrafficDirection direction, bool enforced, ImmutableArray<PolicyRef> defaultDenyBy, ImmutableDictionary<uint, IdentitySlice> slices)
+    internal DirectionPolicy(TrafficDirection direction, bool enforced, ImmutableArray<PolicyRef> defaultDenyBy, ImmutableDictionary<uint, IdentitySlice> slices, int count)
     {
         Direction = direction;
         Enforced = enforced;
         DefaultDenyBy = defaultDenyBy;
         Slices = slices;
-        Count = slices.Values.Sum(s => s.Entries.Length);
+        Count = count;
     }
 
     /// <summary>Ingress or egress.</summary>

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 using Membrane.Policy.Endpoints;
 using Membrane.Policy.Identity;
 using Membrane.Policy.MapState;
@@ -46,6 +47,10 @@ public sealed class PolicyRepository
     private readonly HashSet<uint> _remoteIdentities = [];
     private readonly Dictionary<IpPrefix, (NumericIdentity Identity, int References)> _cidrs = [];
     private readonly HashSet<EndpointState> _dirty = [];
+
+    // Scratch space of the writer (used under _lock only), kept across computations to spare the large object heap.
+    private readonly List<Contribution> _scratch = [];
+    private ulong[] _sortKeys = [];
     private long _revision;
     private volatile Snapshot _snapshot = new(0, ImmutableDictionary<ushort, EndpointPolicy>.Empty, []);
 
@@ -365,21 +370,32 @@ public sealed class PolicyRepository
                 continue;
             }
 
-            var before = new Dictionary<PolicyKey, PolicyEntry>();
-            foreach (var e in o?.Entries ?? [])
+            // Both entry lists are sorted by key: merge them.
+            var before = o?.Entries ?? [];
+            var after = n?.Entries ?? [];
+            int i = 0, j = 0;
+            while (i < before.Length || j < after.Length)
             {
-                before[e.Key] = e.Value;
-            }
-
-            foreach (var e in n?.Entries ?? [])
-            {
-                if (!before.Remove(e.Key, out var previous) || !previous.Equals(e.Value))
+                var c = i == before.Length ? 1 : j == after.Length ? -1 : KeyComparer.Instance.Compare(before[i].Key, after[j].Key);
+                if (c < 0)
                 {
-                    upserts.Add(e);
+                    deletes.Add(before[i++].Key);
+                }
+                else if (c > 0)
+                {
+                    upserts.Add(after[j++]);
+                }
+                else
+                {
+                    if (!before[i].Value.Equals(after[j].Value))
+                    {
+                        upserts.Add(after[j]);
+                    }
+
+                    i++;
+                    j++;
                 }
             }
-
-            deletes.AddRange(before.Keys);
         }
     }
 
@@ -636,21 +652,11 @@ public sealed class PolicyRepository
             var peerRules = _options.EnforcementMode == PolicyEnforcementMode.Never
                 ? []
                 : rules.SelectMany(r => r.PeerRules(d)).ToList();
-            var perIdentity = new Dictionary<uint, List<Contribution>>();
-            List<Contribution> For(uint id)
-            {
-                if (!perIdentity.TryGetValue(id, out var list))
-                {
-                    list = [];
-                    perIdentity.Add(id, list);
-                }
-
-                return list;
-            }
-
+            var all = _scratch;
+            all.Clear();
             if (!enforced)
             {
-                For(0).Add(new Contribution(new PolicyKey(d, 0, 0, 0, 0), null, null));
+                all.Add(new Contribution(new PolicyKey(d, 0, 0, 0, 0), null, null));
             }
 
             foreach (var p in peerRules)
@@ -658,12 +664,12 @@ public sealed class PolicyRepository
                 used.UnionWith(p.Peers);
                 if (p.WildcardPeer)
                 {
-                    AddContributions(For(0), ep, d, 0, p, NamedPortsOf);
+                    AddContributions(all, ep, d, 0, p, NamedPortsOf);
                     if (d == TrafficDirection.Egress && p.UsesNamedPorts)
                     {
                         foreach (var id in _endpoints.Values.Where(e => e.Info.NamedPorts.Count > 0).Select(e => e.Identity.Value).Distinct())
                         {
-                            AddContributions(For(id), ep, d, id, p, NamedPortsOf, numeric: false);
+                            AddContributions(all, ep, d, id, p, NamedPortsOf, numeric: false);
                         }
                     }
 
@@ -673,21 +679,30 @@ public sealed class PolicyRepository
                 IEnumerable<uint> selected = p.Peers.Count == 1 ? p.Peers[0].Selections : p.Peers.SelectMany(s => s.Selections).Distinct();
                 foreach (var id in selected)
                 {
-                    AddContributions(For(id), ep, d, id, p, NamedPortsOf);
+                    AddContributions(all, ep, d, id, p, NamedPortsOf);
                 }
             }
 
+            var span = CollectionsMarshal.AsSpan(all);
+            Contribution.Sort(span, ref _sortKeys);
             var slices = ImmutableDictionary.CreateBuilder<uint, IdentitySlice>();
-            foreach (var (id, list) in perIdentity)
+            var count = 0;
+            for (var i = 0; i < span.Length;)
             {
-                var slice = IdentitySlice.Build(id, list);
-                if (!slice.Entries.IsEmpty || !slice.Contributions.IsEmpty)
+                var id = span[i].Key.Identity;
+                var j = i + 1;
+                while (j < span.Length && span[j].Key.Identity == id)
                 {
-                    slices.Add(id, slice);
+                    j++;
                 }
+
+                var slice = IdentitySlice.Build(id, span[i..j]);
+                slices.Add(id, slice);
+                count += slice.Entries.Length;
+                i = j;
             }
 
-            var policy = new DirectionPolicy(d, enforced, defaultDenyBy, slices.ToImmutable());
+            var policy = new DirectionPolicy(d, enforced, defaultDenyBy, slices.ToImmutable(), count);
             ep.SetDirection(d, policy, peerRules);
         }
 
@@ -700,7 +715,8 @@ public sealed class PolicyRepository
         foreach (var d in new[] { TrafficDirection.Ingress, TrafficDirection.Egress })
         {
             var current = ep[d];
-            var contributions = new List<Contribution>();
+            var contributions = _scratch;
+            contributions.Clear();
             if (id == 0 && !current.Enforced)
             {
                 contributions.Add(new Contribution(new PolicyKey(d, 0, 0, 0, 0), null, null));
@@ -711,11 +727,14 @@ public sealed class PolicyRepository
                 AddSliceContributions(contributions, ep, d, id, p);
             }
 
-            var slice = IdentitySlice.Build(id, contributions);
+            Contribution.Sort(CollectionsMarshal.AsSpan(contributions), ref _sortKeys);
+            var slice = IdentitySlice.Build(id, CollectionsMarshal.AsSpan(contributions));
+            var previous = current.Slice(id);
             var slices = contributions.Count == 0 ? current.Slices.Remove(id) : current.Slices.SetItem(id, slice);
             if (!ReferenceEquals(slices, current.Slices))
             {
-                ep.SetDirection(d, new DirectionPolicy(d, current.Enforced, current.DefaultDenyBy, slices), ep.PeerRules(d));
+                var count = current.Count - (previous?.Entries.Length ?? 0) + (contributions.Count == 0 ? 0 : slice.Entries.Length);
+                ep.SetDirection(d, new DirectionPolicy(d, current.Enforced, current.DefaultDenyBy, slices, count), ep.PeerRules(d));
             }
         }
     }
@@ -736,8 +755,8 @@ public sealed class PolicyRepository
     /// <summary>The mutable, writer-side state of one endpoint; it is a selector-cache user of every peer selector it uses.</summary>
     private sealed class EndpointState(EndpointInfo info, NumericIdentity identity, HashSet<EndpointState> dirtySet) : ISelectorCacheUser
     {
-        private static readonly DirectionPolicy EmptyIngress = new(TrafficDirection.Ingress, false, [], ImmutableDictionary<uint, IdentitySlice>.Empty);
-        private static readonly DirectionPolicy EmptyEgress = new(TrafficDirection.Egress, false, [], ImmutableDictionary<uint, IdentitySlice>.Empty);
+        private static readonly DirectionPolicy EmptyIngress = new(TrafficDirection.Ingress, false, [], ImmutableDictionary<uint, IdentitySlice>.Empty, 0);
+        private static readonly DirectionPolicy EmptyEgress = new(TrafficDirection.Egress, false, [], ImmutableDictionary<uint, IdentitySlice>.Empty, 0);
 
         private HashSet<CachedSelector> _used = [];
         private List<CompiledPeerRule> _ingressRules = [];

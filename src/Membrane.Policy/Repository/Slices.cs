@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 using Membrane.Policy.MapState;
 using Membrane.Policy.Model;
 
@@ -15,6 +16,44 @@ internal readonly record struct Contribution(PolicyKey Key, CompiledPeerRule? Pe
     public PolicyRef? Policy => PeerRule?.Policy;
 
     public L7Protocol L7 => PortRule?.L7 ?? L7Protocol.None;
+
+    /// <summary>The key as one number ordered like <see cref="KeyComparer"/> within one direction.</summary>
+    public ulong SortKey => ((ulong)Key.Identity << 32) | ((ulong)Key.Protocol << 24) | ((ulong)Key.Port << 8) | Key.PortPrefixLength;
+
+    /// <summary>
+    /// Sorts contributions of one direction with <see cref="ContributionComparer"/>: by <see cref="SortKey"/> (a
+    /// primitive sort), then each run of equal keys with the full comparer. <paramref name="keys"/> is scratch space.
+    /// </summary>
+    public static void Sort(Span<Contribution> items, ref ulong[] keys)
+    {
+        if (keys.Length < items.Length)
+        {
+            keys = new ulong[Math.Max(items.Length, keys.Length * 2)];
+        }
+
+        var k = keys.AsSpan(0, items.Length);
+        for (var i = 0; i < items.Length; i++)
+        {
+            k[i] = items[i].SortKey;
+        }
+
+        k.Sort(items);
+        for (var i = 0; i < k.Length;)
+        {
+            var j = i + 1;
+            while (j < k.Length && k[j] == k[i])
+            {
+                j++;
+            }
+
+            if (j - i > 1)
+            {
+                items[i..j].Sort(ContributionComparer.Instance);
+            }
+
+            i = j;
+        }
+    }
 }
 
 /// <summary>
@@ -38,74 +77,157 @@ internal sealed class IdentitySlice
     /// <summary>The entries, sorted by key.</summary>
     public ImmutableArray<KeyValuePair<PolicyKey, PolicyEntry>> Entries { get; }
 
+    public static IdentitySlice Empty(uint identity) => new(identity, [], []);
+
     /// <summary>
-    /// Merges contributions into entries: per key, any deny makes a Deny entry (attributed to the deny rules); else any
-    /// L7 port rule makes a Redirect (an L4-only allow on the same key keeps the redirect: its traffic is then allowed by
-    /// an allow-all L7 rule, reference §2 "L4 allow wildcards L7"); else Allow. Then every Allow/Redirect covered by a
-    /// Deny of the same identity is left out, so the lookup implements "deny beats allow" (contracts.md invariant).
+    /// Merges contributions (sorted with <see cref="ContributionComparer"/>) into entries: per key, any deny makes a
+    /// Deny entry (attributed to the deny rules); else any L7 port rule makes a Redirect (an L4-only allow on the same
+    /// key keeps the redirect: its traffic is then allowed by an allow-all L7 rule, reference §2 "L4 allow wildcards
+    /// L7"); else Allow. Then every Allow/Redirect covered by a Deny of the same identity is left out, so the lookup
+    /// implements "deny beats allow" (contracts.md invariant). HTTP beats Kafka when both claim one key.
     /// </summary>
-    public static IdentitySlice Build(uint identity, List<Contribution> contributions, List<PolicyError>? conflicts = null)
+    public static IdentitySlice Build(uint identity, ReadOnlySpan<Contribution> sorted)
     {
-        if (contributions.Count == 0)
+        if (sorted.IsEmpty)
         {
             return new IdentitySlice(identity, [], []);
         }
 
-        var byKey = new Dictionary<PolicyKey, List<Contribution>>();
-        foreach (var c in contributions)
+        var groups = 1;
+        for (var i = 1; i < sorted.Length; i++)
         {
-            if (!byKey.TryGetValue(c.Key, out var list))
+            if (sorted[i].Key != sorted[i - 1].Key)
             {
-                list = [];
-                byKey.Add(c.Key, list);
+                groups++;
             }
-
-            list.Add(c);
         }
 
-        var entries = new List<KeyValuePair<PolicyKey, PolicyEntry>>(byKey.Count);
-        var denies = new List<PolicyKey>();
-        foreach (var (key, list) in byKey)
+        var entries = new KeyValuePair<PolicyKey, PolicyEntry>[groups];
+        var denies = 0;
+        var g = 0;
+        for (var i = 0; i < sorted.Length;)
         {
-            PolicyEntry entry;
-            if (list.Any(c => c.IsDeny))
+            var key = sorted[i].Key;
+            var j = i + 1;
+            while (j < sorted.Length && sorted[j].Key == key)
             {
-                entry = new PolicyEntry(PolicyVerdict.Deny, L7Protocol.None, Attribution(list.Where(c => c.IsDeny)));
-                denies.Add(key);
+                j++;
+            }
+
+            var group = sorted[i..j];
+            var deny = false;
+            var l7 = L7Protocol.None;
+            foreach (var c in group)
+            {
+                deny |= c.IsDeny;
+                if (c.L7 != L7Protocol.None && (l7 == L7Protocol.None || c.L7 < l7))
+                {
+                    l7 = c.L7;
+                }
+            }
+
+            PolicyEntry entry;
+            if (deny)
+            {
+                entry = Entry(group, PolicyVerdict.Deny, L7Protocol.None, denyOnly: true);
+                denies++;
             }
             else
             {
-                var l7 = L7Protocol.None;
-                foreach (var c in list)
-                {
-                    if (c.L7 != L7Protocol.None && (l7 == L7Protocol.None || c.L7 < l7))
-                    {
-                        if (l7 != L7Protocol.None && conflicts is not null)
-                        {
-                            conflicts.Add(new PolicyError(default, "", $"{key.PortProtocolText}: HTTP and Kafka rules on the same port; using {c.L7}"));
-                        }
-
-                        l7 = c.L7;
-                    }
-                }
-
-                entry = new PolicyEntry(l7 == L7Protocol.None ? PolicyVerdict.Allow : PolicyVerdict.Redirect, l7, Attribution(list));
+                entry = Entry(group, l7 == L7Protocol.None ? PolicyVerdict.Allow : PolicyVerdict.Redirect, l7, denyOnly: false);
             }
 
-            entries.Add(KeyValuePair.Create(key, entry));
+            entries[g++] = KeyValuePair.Create(key, entry);
+            i = j;
         }
 
-        if (denies.Count > 0)
+        if (denies > 0 && denies < entries.Length)
         {
-            entries.RemoveAll(e => e.Value.Verdict != PolicyVerdict.Deny && denies.Any(d => e.Key.IsCoveredBy(d)));
+            var denyKeys = entries.Where(e => e.Value.Verdict == PolicyVerdict.Deny).Select(e => e.Key).ToArray();
+            entries = [.. entries.Where(e => e.Value.Verdict == PolicyVerdict.Deny || !denyKeys.Any(d => e.Key.IsCoveredBy(d)))];
         }
 
-        entries.Sort((x, y) => KeyComparer.Instance.Compare(x.Key, y.Key));
-        return new IdentitySlice(identity, [.. contributions], [.. entries]);
+        return new IdentitySlice(identity, [.. sorted], ImmutableCollectionsMarshal.AsImmutableArray(entries));
     }
 
-    private static ImmutableArray<PolicyRef> Attribution(IEnumerable<Contribution> contributions) =>
-        [.. contributions.Select(c => c.Policy).OfType<PolicyRef>().Distinct().Order(PolicyRefComparer.Instance)];
+    /// <summary>The entry of one key; entries attributed to a single policy are shared (interned per policy).</summary>
+    private static PolicyEntry Entry(ReadOnlySpan<Contribution> group, PolicyVerdict verdict, L7Protocol l7, bool denyOnly)
+    {
+        CompiledPolicy? single = null;
+        var several = false;
+        var none = true;
+        foreach (var c in group)
+        {
+            if ((denyOnly && !c.IsDeny) || c.PeerRule is not { } p)
+            {
+                continue;
+            }
+
+            none = false;
+            var policy = p.Rule.Policy;
+            if (single is null)
+            {
+                single = policy;
+            }
+            else if (!ReferenceEquals(single, policy))
+            {
+                several = true;
+            }
+        }
+
+        if (none)
+        {
+            return verdict == PolicyVerdict.Allow && l7 == L7Protocol.None ? AllowAll : new PolicyEntry(verdict, l7, []);
+        }
+
+        if (!several)
+        {
+            return single!.Entry(verdict, l7);
+        }
+
+        var refs = new List<PolicyRef>();
+        foreach (var c in group)
+        {
+            if ((!denyOnly || c.IsDeny) && c.Policy is { } r && !refs.Contains(r))
+            {
+                refs.Add(r);
+            }
+        }
+
+        refs.Sort(PolicyRefComparer.Instance);
+        return new PolicyEntry(verdict, l7, [.. refs]);
+    }
+
+    /// <summary>The allow-all entry of a direction without enforcement.</summary>
+    internal static readonly PolicyEntry AllowAll = new(PolicyVerdict.Allow, L7Protocol.None, []);
+}
+
+/// <summary>Orders contributions by key, then by policy and rule paths, so slices are independent of rule order.</summary>
+internal sealed class ContributionComparer : IComparer<Contribution>
+{
+    public static ContributionComparer Instance { get; } = new();
+
+    public int Compare(Contribution x, Contribution y)
+    {
+        var c = KeyComparer.Instance.Compare(x.Key, y.Key);
+        if (c != 0 || (ReferenceEquals(x.PeerRule, y.PeerRule) && ReferenceEquals(x.PortRule, y.PortRule)))
+        {
+            return c;
+        }
+
+        c = PolicyRefComparer.Instance.Compare(x.Policy, y.Policy);
+        if (c == 0)
+        {
+            c = string.CompareOrdinal(x.PeerRule?.Rule.FieldPath, y.PeerRule?.Rule.FieldPath);
+        }
+
+        if (c == 0)
+        {
+            c = string.CompareOrdinal(x.PeerRule?.FieldPath, y.PeerRule?.FieldPath);
+        }
+
+        return c != 0 ? c : string.CompareOrdinal(x.PortRule?.FieldPath, y.PortRule?.FieldPath);
+    }
 }
 
 /// <summary>Orders keys by direction, identity, protocol, port and prefix length.</summary>

@@ -20,6 +20,7 @@ public sealed class LabelSelector : IEquatable<LabelSelector>
         ArgumentNullException.ThrowIfNull(requirements);
         Requirements = [.. requirements.DistinctBy(r => r.ToString()).OrderBy(r => r.ToString(), StringComparer.Ordinal)];
         _text = "{" + string.Join(", ", Requirements) + "}";
+        RequiresCidr = Requirements.Any(r => r.Source == Label.SourceCidr && r.Operator == RequirementOperator.Exists);
     }
 
     /// <summary>The selector that selects every identity.</summary>
@@ -27,6 +28,9 @@ public sealed class LabelSelector : IEquatable<LabelSelector>
 
     /// <summary>The requirements, in canonical order.</summary>
     public ImmutableArray<LabelRequirement> Requirements { get; }
+
+    /// <summary>True if only identities with a <c>cidr:</c> label can match (a CIDR selector).</summary>
+    public bool RequiresCidr { get; }
 
     /// <summary>True for the selector without requirements.</summary>
     public bool IsWildcard => Requirements.IsEmpty;

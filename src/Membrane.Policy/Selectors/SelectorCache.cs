@@ -60,6 +60,8 @@ internal sealed class SelectorCache
     private readonly Dictionary<(string Key, string Value), HashSet<uint>> _identityIndex = [];
     private readonly Dictionary<(string Key, string Value), HashSet<CachedSelector>> _selectorIndex = [];
     private readonly HashSet<CachedSelector> _unindexed = [];
+    private readonly HashSet<uint> _cidrIdentities = [];
+    private readonly HashSet<CachedSelector> _cidrSelectors = [];
 
     public int Count => _selectors.Count;
 
@@ -82,7 +84,11 @@ internal sealed class SelectorCache
             }
 
             _selectors.Add(selector, cached);
-            if (IndexKey(selector) is { } key)
+            if (IsCidrSelector(selector))
+            {
+                _cidrSelectors.Add(cached);
+            }
+            else if (IndexKey(selector) is { } key)
             {
                 Bucket(_selectorIndex, key).Add(cached);
             }
@@ -105,7 +111,11 @@ internal sealed class SelectorCache
         }
 
         _selectors.Remove(cached.Selector);
-        if (IndexKey(cached.Selector) is { } key)
+        if (IsCidrSelector(cached.Selector))
+        {
+            _cidrSelectors.Remove(cached);
+        }
+        else if (IndexKey(cached.Selector) is { } key)
         {
             _selectorIndex[key].Remove(cached);
             if (_selectorIndex[key].Count == 0)
@@ -139,6 +149,10 @@ internal sealed class SelectorCache
             foreach (var l in labels)
             {
                 Bucket(_identityIndex, (l.Key, l.Value)).Add(id);
+                if (l.Source == Label.SourceCidr)
+                {
+                    _cidrIdentities.Add(id);
+                }
             }
 
             foreach (var cached in SelectorCandidates(labels))
@@ -240,6 +254,7 @@ internal sealed class SelectorCache
     private void Remove(uint id, LabelSet labels, Dictionary<CachedSelector, (List<uint> Added, List<uint> Removed)> changes)
     {
         _identities.Remove(id);
+        _cidrIdentities.Remove(id);
         foreach (var l in labels)
         {
             var key = (l.Key, l.Value);
@@ -258,16 +273,53 @@ internal sealed class SelectorCache
         }
     }
 
-    private IEnumerable<uint> Candidates(LabelSelector selector) =>
-        IndexKey(selector) is { } key
-            ? (_identityIndex.TryGetValue(key, out var set) ? set : [])
-            : _identities.Keys;
+    /// <summary>A CIDR selector only ever selects identities with a <c>cidr:</c> label.</summary>
+    private static bool IsCidrSelector(LabelSelector selector) => selector.RequiresCidr;
+
+    /// <summary>The identities that could match: those with a CIDR label for CIDR selectors, else the smallest
+    /// bucket of a single-valued <c>In</c> requirement, else every identity.</summary>
+    private IEnumerable<uint> Candidates(LabelSelector selector)
+    {
+        if (IsCidrSelector(selector))
+        {
+            return _cidrIdentities;
+        }
+
+        HashSet<uint>? best = null;
+        foreach (var r in selector.Requirements)
+        {
+            if (r.Operator != RequirementOperator.In || r.Values.Length != 1)
+            {
+                continue;
+            }
+
+            if (!_identityIndex.TryGetValue((r.Key, r.Values[0]), out var bucket))
+            {
+                return [];
+            }
+
+            if (best is null || bucket.Count < best.Count)
+            {
+                best = bucket;
+            }
+        }
+
+        return best ?? (IEnumerable<uint>)_identities.Keys;
+    }
 
     private IEnumerable<CachedSelector> SelectorCandidates(LabelSet labels)
     {
         foreach (var cached in _unindexed)
         {
             yield return cached;
+        }
+
+        if (labels.Any(l => l.Source == Label.SourceCidr))
+        {
+            foreach (var cached in _cidrSelectors)
+            {
+                yield return cached;
+            }
         }
 
         foreach (var l in labels)
