@@ -78,7 +78,7 @@ internal sealed class CompiledPeerRule(
     /// <summary>The port rules; null for an L3-only rule (protocol 0).</summary>
     public ImmutableArray<CompiledPortRule>? PortRules { get; } = portRules;
 
-    public bool UsesNamedPorts => PortRules is { } prs && prs.Any(p => !p.NamedPorts.IsEmpty);
+    public bool UsesNamedPorts { get; } = portRules is { } prs && prs.Any(p => !p.NamedPorts.IsEmpty);
 
     public IReadOnlyList<CachedSelector> Peers => _peers;
 

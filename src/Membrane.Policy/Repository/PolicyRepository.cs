@@ -52,7 +52,7 @@ public sealed class PolicyRepository
     private readonly List<Contribution> _scratch = [];
     private ulong[] _sortKeys = [];
     private long _revision;
-    private volatile Snapshot _snapshot = new(0, ImmutableDictionary<ushort, EndpointPolicy>.Empty, []);
+    private volatile Snapshot _snapshot = new(0, ImmutableDictionary<ushort, EndpointSlot>.Empty, []);
 
     /// <summary>Creates an empty repository over an identity allocator and an ipcache (both shared with the agent).</summary>
     public PolicyRepository(IIdentityAllocator allocator, IIpCache ipCache, PolicyRepositoryOptions? options = null)
@@ -73,10 +73,13 @@ public sealed class PolicyRepository
     public IReadOnlyList<PolicyResource> Policies => _snapshot.Policies;
 
     /// <summary>Every endpoint's current policy.</summary>
-    public IReadOnlyCollection<EndpointPolicy> EndpointPolicies => [.. _snapshot.Endpoints.Values.OrderBy(e => e.EndpointId)];
+    public IReadOnlyCollection<EndpointPolicy> EndpointPolicies => [.. _snapshot.Endpoints.Values.Select(s => s.Current).OrderBy(e => e.EndpointId)];
 
-    /// <summary>The current policy of endpoint <paramref name="endpointId"/>, or null if unknown.</summary>
-    public EndpointPolicy? GetEndpointPolicy(ushort endpointId) => _snapshot.Endpoints.GetValueOrDefault(endpointId);
+    /// <summary>
+    /// The current policy of endpoint <paramref name="endpointId"/>, or null if unknown. Each endpoint's policy is
+    /// replaced atomically; a reader sees one endpoint either before or after a change, as the datapath applies it.
+    /// </summary>
+    public EndpointPolicy? GetEndpointPolicy(ushort endpointId) => _snapshot.Endpoints.GetValueOrDefault(endpointId)?.Current;
 
     /// <summary>Replaces the whole policy set. Throws <see cref="PolicyCompileException"/> (and changes nothing) on any error.</summary>
     public PolicyUpdate ReplaceAll(IEnumerable<PolicyResource> policies)
@@ -609,7 +612,15 @@ public sealed class PolicyRepository
         _dirty.Clear();
         foreach (var ep in touched)
         {
-            published = published.SetItem(ep.Info.Id, new EndpointPolicy(ep.Info, ep.Identity, revision, ep.Ingress, ep.Egress, _l7));
+            var policy = new EndpointPolicy(ep.Info, ep.Identity, revision, ep.Ingress, ep.Egress, _l7);
+            if (published.TryGetValue(ep.Info.Id, out var slot))
+            {
+                slot.Current = policy;
+            }
+            else
+            {
+                published = published.Add(ep.Info.Id, new EndpointSlot(policy));
+            }
         }
 
         var policies = op.PoliciesChanged
@@ -703,7 +714,8 @@ public sealed class PolicyRepository
             }
 
             var policy = new DirectionPolicy(d, enforced, defaultDenyBy, slices.ToImmutable(), count);
-            ep.SetDirection(d, policy, peerRules);
+            ep.SetDirection(d, policy);
+            ep.SetPeerRules(d, peerRules);
         }
 
         ep.UseSelectors(used);
@@ -734,12 +746,24 @@ public sealed class PolicyRepository
             if (!ReferenceEquals(slices, current.Slices))
             {
                 var count = current.Count - (previous?.Entries.Length ?? 0) + (contributions.Count == 0 ? 0 : slice.Entries.Length);
-                ep.SetDirection(d, new DirectionPolicy(d, current.Enforced, current.DefaultDenyBy, slices, count), ep.PeerRules(d));
+                ep.SetDirection(d, new DirectionPolicy(d, current.Enforced, current.DefaultDenyBy, slices, count));
             }
         }
     }
 
-    private sealed record Snapshot(long Revision, ImmutableDictionary<ushort, EndpointPolicy> Endpoints, IReadOnlyList<PolicyResource> Policies);
+    private sealed record Snapshot(long Revision, ImmutableDictionary<ushort, EndpointSlot> Endpoints, IReadOnlyList<PolicyResource> Policies);
+
+    /// <summary>Holds an endpoint's current policy; the writer swaps it, readers read it without locking.</summary>
+    private sealed class EndpointSlot(EndpointPolicy current)
+    {
+        private volatile EndpointPolicy _current = current;
+
+        public EndpointPolicy Current
+        {
+            get => _current;
+            set => _current = value;
+        }
+    }
 
     private sealed class Operation
     {
@@ -778,18 +802,28 @@ public sealed class PolicyRepository
 
         public List<CompiledPeerRule> PeerRules(TrafficDirection d) => d == TrafficDirection.Ingress ? _ingressRules : _egressRules;
 
-        public void SetDirection(TrafficDirection d, DirectionPolicy policy, List<CompiledPeerRule> peerRules)
+        public void SetDirection(TrafficDirection d, DirectionPolicy policy)
         {
             if (d == TrafficDirection.Ingress)
             {
                 Ingress = policy;
-                _ingressRules = peerRules;
             }
             else
             {
                 Egress = policy;
+            }
+        }
+
+        public void SetPeerRules(TrafficDirection d, List<CompiledPeerRule> peerRules)
+        {
+            if (d == TrafficDirection.Ingress)
+            {
+                _ingressRules = peerRules;
+            }
+            else
+            {
                 _egressRules = peerRules;
-                HasEgressNamedPorts = peerRules.Any(p => p.UsesNamedPorts);
+                HasEgressNamedPorts = peerRules.Exists(p => p.UsesNamedPorts);
             }
         }
 
