@@ -9,9 +9,13 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 MEMBRANE_APT_PACKAGES=(
     clang-14 llvm-14 libbpf-dev bpftool   # BPF programs: compile (clang), headers (libbpf-dev), inspect (bpftool)
     libbpf1 iproute2 nftables iptables    # runtime: libbpf.so.1, netns/veth/tc, routing rules
-    kcat curl                             # real clients used by the lab, the demo and the tests
+    kcat curl jq                          # real clients used by the lab, the demo and the tests (jq reads flow JSON)
     procps util-linux                     # sysctl, nsenter
+    nodejs                                # kafkajs, a real Kafka client the proxy tests drive
 )
+# Packages wanted only when their command is missing (command:package): NodeSource's nodejs bundles npm and conflicts
+# with Debian's npm package, Debian's nodejs does not.
+MEMBRANE_APT_COMMANDS=(npm:npm)
 
 membrane_progress() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 membrane_fail() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -20,6 +24,9 @@ membrane_missing_packages() {
     local p missing=()
     for p in "${MEMBRANE_APT_PACKAGES[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    for p in "${MEMBRANE_APT_COMMANDS[@]}"; do
+        command -v "${p%%:*}" >/dev/null 2>&1 || missing+=("${p#*:}")
     done
     echo "${missing[@]}"
 }

@@ -11,6 +11,7 @@ public static class CliApp
     {
         var root = new RootCommand("Membrane: identity-aware L3–L7 network security for microservices (CiliumNetworkPolicy on an eBPF datapath).");
         root.Subcommands.Add(PolicyCommand.Build());
+        root.Subcommands.Add(Commands.Workload.WorkloadCommand.Build());
         return root;
     }
 }

@@ -73,7 +73,9 @@ public sealed class PolicyRegex
         {
             // Parse the pattern on its own first: inside the anchoring wrapper an unterminated "[" would swallow
             // ")\z" and the error would name the wrapper ("invalid escape sequence") instead of the missing "]".
-            _ = new Regex(translated, RegexOptions.NonBacktracking | RegexOptions.CultureInvariant | RegexOptions.ExplicitCapture);
+            // The backtracking parser is enough for syntax and costs microseconds; NonBacktracking construction
+            // below costs milliseconds.
+            _ = new Regex(translated, RegexOptions.CultureInvariant | RegexOptions.ExplicitCapture);
             var r = new Regex(
                 $"^(?:{translated})\\z",
                 RegexOptions.NonBacktracking | RegexOptions.CultureInvariant | RegexOptions.ExplicitCapture);
@@ -95,6 +97,53 @@ public sealed class PolicyRegex
         catch (ArgumentException e)
         {
             error = e.Message;
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Checks <paramref name="pattern"/> as <see cref="TryCreate"/> would, without building the linear-time matcher
+    /// when the pattern has no construct that only that engine can reject (groups with <c>(?</c>, backreferences,
+    /// counted repetitions): policy validation checks every pattern of a set, and building the matcher costs
+    /// milliseconds each.
+    /// </summary>
+    public static bool TryValidate(string pattern, out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(pattern);
+        var needsMatcher = pattern.Contains("(?", StringComparison.Ordinal) || pattern.Contains('{', StringComparison.Ordinal) ||
+            pattern.Contains("\\k", StringComparison.Ordinal) || HasBackreference(pattern);
+        if (needsMatcher)
+        {
+            return TryCreate(pattern, out _, out error);
+        }
+
+        try
+        {
+            _ = new Regex(pattern, RegexOptions.CultureInvariant | RegexOptions.ExplicitCapture);
+            error = null;
+            return true;
+        }
+        catch (RegexParseException e)
+        {
+            error = Describe(e.Error, e.Message);
+            return false;
+        }
+
+        static bool HasBackreference(string p)
+        {
+            for (var i = 0; i + 1 < p.Length; i++)
+            {
+                if (p[i] == '\\')
+                {
+                    if (char.IsAsciiDigit(p[i + 1]) && p[i + 1] != '0')
+                    {
+                        return true;
+                    }
+
+                    i++;
+                }
+            }
+
             return false;
         }
     }

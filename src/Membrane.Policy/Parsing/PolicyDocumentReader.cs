@@ -35,7 +35,8 @@ internal static class PolicyDocumentReader
         var context = new DocumentContext(prefix, errors);
         if (node is not YamlMapping map)
         {
-            context.Error(node.Location, "", $"expected a Kubernetes resource (an object with apiVersion and kind), found {node.KindName}");
+            context.Error(node.Location, "", $"expected a Kubernetes resource (an object with apiVersion and kind), found {node.KindName}" +
+                (node is YamlSequence ? " (a bare list of rules is Cilium's old policy import format: wrap the rules in a CiliumNetworkPolicy's specs)" : ""));
             return;
         }
 

@@ -37,10 +37,7 @@ public static class PolicyLoader
             }
             else if (Directory.Exists(path))
             {
-                var files = Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories)
-                    .Where(f => Extensions.Contains(Path.GetExtension(f), StringComparer.OrdinalIgnoreCase))
-                    .Order(StringComparer.Ordinal);
-                foreach (var file in files)
+                foreach (var file in PolicyFilesUnder(path).Order(StringComparer.Ordinal))
                 {
                     ReadFile(file, sources, errors);
                 }
@@ -66,6 +63,40 @@ public static class PolicyLoader
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(fileName);
         return Load([(text, fileName)], []);
+    }
+
+    // Hidden entries are skipped (.git, and the "..data" and "..<timestamp>" folders of a Kubernetes ConfigMap
+    // volume, whose visible files are symlinks into them: reading both would load every policy twice). Symlinked
+    // files are read; symlinked directories are not followed, so a link cycle cannot loop.
+    private static IEnumerable<string> PolicyFilesUnder(string directory)
+    {
+        var root = Path.GetFullPath(directory);
+        var pending = new Stack<DirectoryInfo>();
+        pending.Push(new DirectoryInfo(root));
+        while (pending.Count > 0)
+        {
+            var dir = pending.Pop();
+            foreach (var entry in dir.EnumerateFileSystemInfos())
+            {
+                if (entry.Name.StartsWith('.'))
+                {
+                    continue;
+                }
+
+                if (entry is DirectoryInfo sub)
+                {
+                    if (sub.LinkTarget is null)
+                    {
+                        pending.Push(sub);
+                    }
+                }
+                else if (Extensions.Contains(entry.Extension, StringComparer.OrdinalIgnoreCase))
+                {
+                    // Keep the path as the user wrote it ("policies/a.yaml"), for error locations.
+                    yield return Path.Join(directory, Path.GetRelativePath(root, entry.FullName));
+                }
+            }
+        }
     }
 
     private static void ReadFile(string file, List<(string, string)> sources, List<PolicyError> errors)

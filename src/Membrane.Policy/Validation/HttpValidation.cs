@@ -11,7 +11,7 @@ internal static class HttpValidation
 
     /// <summary>Checks that a method, path or host pattern compiles as a full-match linear-time regex.</summary>
     public static string? CheckRegex(string pattern) =>
-        PolicyRegex.TryCreate(pattern, out _, out var error) ? null : $"invalid regex \"{pattern}\": {error}";
+        PolicyRegex.TryValidate(pattern, out var error) ? null : $"invalid regex \"{pattern}\": {error}";
 
     /// <summary>Checks a header field name: an HTTP token (RFC 9110 §5.1, §5.6.2).</summary>
     public static string? CheckHeaderName(string name)

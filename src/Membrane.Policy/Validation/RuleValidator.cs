@@ -91,7 +91,10 @@ internal static class RuleValidator
                 context.Error(resource.LocationOf(rulesPath), rulesPath, "multiple L7 protocol rule types specified in single rule");
             }
 
-            for (var i = 0; i < portRule.Ports.Count; i++)
+            // A port item that failed to read is missing from Ports, so indexes would point at the wrong item; its
+            // error is already reported.
+            var portsRead = !resource.Locations.ContainsKey($"{portRule.FieldPath}.ports[{portRule.Ports.Count}]");
+            for (var i = 0; portsRead && i < portRule.Ports.Count; i++)
             {
                 var port = portRule.Ports[i];
                 var portPath = $"{portRule.FieldPath}.ports[{i}]";

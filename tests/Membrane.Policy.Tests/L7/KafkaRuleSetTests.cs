@@ -50,4 +50,32 @@ public sealed class KafkaRuleSetTests
         Assert.True(set.IsTopicAllowed(KafkaApiKeys.Metadata, 4, default, "b"u8));
         Assert.False(set.IsTopicAllowed(KafkaApiKeys.Metadata, 4, default, "c"u8));
     }
+
+    [Theory]
+    [InlineData((short)32)] // DescribeConfigs
+    [InlineData((short)33)] // AlterConfigs
+    [InlineData((short)43)] // ElectLeaders
+    [InlineData((short)44)] // IncrementalAlterConfigs
+    [InlineData((short)47)] // OffsetDelete
+    [InlineData((short)61)] // DescribeProducers
+    [InlineData((short)75)] // DescribeTopicPartitions
+    public void ATopicScopedRuleCoversTopicNamingAdminApisOnlyForItsTopic(short key)
+    {
+        var set = KafkaRuleSet.Compile([(new KafkaRule(Topic: "orders-topic"), Broker)]);
+        Assert.True(Allowed(set, key, "orders-topic"));
+        Assert.False(Allowed(set, key, "other"));
+        Assert.False(Allowed(set, key)); // e.g. only BROKER config resources, or ElectLeaders for all partitions
+        var unscoped = KafkaRuleSet.Compile([(new KafkaRule(ApiKey: "describeconfigs"), Broker)]);
+        Assert.Equal(key == 32, Allowed(unscoped, key, "other"));
+    }
+
+    [Fact]
+    public void RolesStayExactlyCiliums()
+    {
+        Assert.Equal([0, 3, 18], KafkaApiKeys.ProduceRole);
+        Assert.Equal([1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 18], KafkaApiKeys.ConsumeRole);
+        var set = KafkaRuleSet.Compile([(new KafkaRule(Role: "consume", Topic: "t"), Broker)]);
+        Assert.True(Allowed(set, 11)); // JoinGroup is not topic-bearing: the topic does not apply
+        Assert.False(Allowed(set, 22)); // InitProducerId is in neither role
+    }
 }

@@ -63,10 +63,17 @@ public static class KafkaApiKeys
     /// JoinGroup, Heartbeat, LeaveGroup, SyncGroup, ApiVersions.</summary>
     public static IReadOnlyList<short> ConsumeRole { get; } = [1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 18];
 
-    /// <summary>True for API keys whose requests carry topics, so a rule's <c>topic</c> applies (Cilium <c>isTopicAPIKey</c>).</summary>
+    /// <summary>
+    /// True for API keys whose requests carry topics, so a rule's <c>topic</c> applies: Cilium's <c>isTopicAPIKey</c>
+    /// (0-6, 8, 9, 19-21, 23, 24, 27, 28, 34, 35, 37) plus the topic-naming APIs Cilium's parser never decoded
+    /// (DescribeConfigs 32, AlterConfigs 33, ElectLeaders 43, IncrementalAlterConfigs 44, OffsetDelete 47,
+    /// DescribeProducers 61, DescribeTopicPartitions 75). Without them a rule scoped to one topic allowed those APIs on
+    /// every topic; with them it allows them only on its topic. Rules without a topic are unaffected.
+    /// </summary>
     public static bool IsTopicApiKey(short apiKey) => apiKey switch
     {
         0 or 1 or 2 or 3 or 4 or 5 or 6 or 8 or 9 or 19 or 20 or 21 or 23 or 24 or 27 or 28 or 34 or 35 or 37 => true,
+        32 or 33 or 43 or 44 or 47 or 61 or 75 => true,
         _ => false,
     };
 }

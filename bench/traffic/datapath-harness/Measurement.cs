@@ -1,0 +1,55 @@
+using System.Text.Json;
+
+namespace Membrane.DatapathHarness;
+
+/// <summary>
+/// Rounds of kernel-measured per-packet durations (BPF_PROG_TEST_RUN reports the mean of its repetitions), every case
+/// once per round in a rotated order, and the summary the bench docs quote: median [min–max] of the duration, and of
+/// the per-round difference to the empty program measured in the same round.
+/// </summary>
+internal sealed class Measurement(string suite, string baseline)
+{
+    private readonly List<(int Round, string Case, string Group, double Ns)> _samples = [];
+
+    public void Run(int rounds, IReadOnlyList<(string Case, string Group, Func<double> Measure)> cases)
+    {
+        for (var round = 1; round <= rounds; round++)
+        {
+            for (var i = 0; i < cases.Count; i++)
+            {
+                var (name, group, measure) = cases[(i + round) % cases.Count];
+                _samples.Add((round, name, group, measure()));
+            }
+
+            Console.Error.WriteLine($"[{suite}] round {round}/{rounds} done");
+        }
+    }
+
+    public void Report(string? jsonlPath)
+    {
+        Console.WriteLine($"| {suite} | group | ns/packet median [min–max] | minus {baseline}, same round: median [min–max] | n |");
+        Console.WriteLine("|---|---|---|---|---|");
+        foreach (var key in _samples.Select(s => (s.Case, s.Group)).Distinct())
+        {
+            var mine = _samples.Where(s => s.Case == key.Case && s.Group == key.Group).ToList();
+            var deltas = mine.Select(s => s.Ns - _samples.Single(b => b.Round == s.Round && b.Case == baseline && b.Group == s.Group).Ns).ToList();
+            Console.WriteLine($"| {key.Case} | {key.Group} | {Summary(mine.Select(s => s.Ns))} | {(key.Case == baseline ? "–" : Summary(deltas))} | {mine.Count} |");
+        }
+
+        if (jsonlPath is not null)
+        {
+            using var output = File.AppendText(jsonlPath);
+            foreach (var s in _samples)
+            {
+                output.WriteLine(JsonSerializer.Serialize(new { suite, round = s.Round, target = s.Case, group = s.Group, ns_per_packet = s.Ns }));
+            }
+        }
+    }
+
+    private static string Summary(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToList();
+        var median = sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+        return $"{median:0} [{sorted[0]:0}–{sorted[^1]:0}]";
+    }
+}

@@ -1,0 +1,99 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+using Membrane.Datapath.Interop;
+using Membrane.Policy.Identity;
+
+namespace Membrane.Datapath.Maps;
+
+/// <summary>
+/// The ipcache: /32 entries in the <c>ipcache_hosts</c> hash, shorter prefixes in the <c>ipcache_cidrs</c> LPM trie
+/// (bpf/lib/ipcache.h explains the split). Entries of local endpoints carry the endpoint id so that
+/// from-container can evaluate the destination's ingress policy.
+/// </summary>
+internal sealed class IpcacheMaps
+{
+    private readonly BpfMap _hosts;
+    private readonly BpfMap _cidrs;
+
+    public IpcacheMaps(BpfMap hosts, BpfMap cidrs)
+    {
+        _hosts = hosts;
+        _cidrs = cidrs;
+    }
+
+    public static IPNetwork Validate(IPNetwork prefix)
+    {
+        if (prefix.BaseAddress.AddressFamily != AddressFamily.InterNetwork)
+        {
+            throw new ArgumentException($"ipcache prefix {prefix}: only IPv4 is supported by the datapath");
+        }
+
+        return prefix;
+    }
+
+    public void Upsert(IPNetwork prefix, uint identity, ushort endpointId)
+    {
+        Validate(prefix);
+        var value = new ipcache_value
+        {
+            identity = identity,
+            endpoint_id = endpointId,
+            flags = endpointId != 0 ? (ushort)SharedConstants.IPCACHE_F_LOCAL_ENDPOINT : (ushort)0,
+        };
+        if (prefix.PrefixLength == 32)
+        {
+            _hosts.Update(AddressCodec.ToNetworkOrder(prefix.BaseAddress), value);
+        }
+        else
+        {
+            _cidrs.Update(PrefixKey(prefix), value);
+        }
+    }
+
+    public bool Delete(IPNetwork prefix)
+    {
+        Validate(prefix);
+        return prefix.PrefixLength == 32
+            ? _hosts.Delete(AddressCodec.ToNetworkOrder(prefix.BaseAddress))
+            : _cidrs.Delete(PrefixKey(prefix));
+    }
+
+    public IpcacheEntry? Get(IPNetwork prefix)
+    {
+        Validate(prefix);
+        var found = prefix.PrefixLength == 32
+            ? _hosts.TryLookup(AddressCodec.ToNetworkOrder(prefix.BaseAddress), out ipcache_value value)
+            : _cidrs.TryLookup(PrefixKey(prefix), out value);
+        return found ? new IpcacheEntry(prefix, new NumericIdentity(value.identity), value.endpoint_id) : null;
+    }
+
+    public List<IpcacheEntry> List()
+    {
+        var entries = new List<IpcacheEntry>();
+        foreach (var (address, value) in _hosts.Entries<uint, ipcache_value>())
+        {
+            entries.Add(new IpcacheEntry(new IPNetwork(AddressCodec.FromNetworkOrder(address), 32), new NumericIdentity(value.identity), value.endpoint_id));
+        }
+
+        foreach (var (key, value) in _cidrs.Entries<ipcache_prefix_key, ipcache_value>())
+        {
+            entries.Add(new IpcacheEntry(new IPNetwork(AddressCodec.FromNetworkOrder(key.addr), (int)key.prefixlen), new NumericIdentity(value.identity), value.endpoint_id));
+        }
+
+        entries.Sort((a, b) => Compare(a.Prefix, b.Prefix));
+        return entries;
+    }
+
+    public (int Hosts, int Cidrs) Count() => (_hosts.Keys<uint>().Count, _cidrs.Keys<ipcache_prefix_key>().Count);
+
+    private static ipcache_prefix_key PrefixKey(IPNetwork prefix) =>
+        new() { prefixlen = (uint)prefix.PrefixLength, addr = AddressCodec.ToNetworkOrder(prefix.BaseAddress) };
+
+    private static int Compare(IPNetwork a, IPNetwork b)
+    {
+        var x = BinaryPrimitives.ReverseEndianness(AddressCodec.ToNetworkOrder(a.BaseAddress));
+        var y = BinaryPrimitives.ReverseEndianness(AddressCodec.ToNetworkOrder(b.BaseAddress));
+        return x != y ? x.CompareTo(y) : a.PrefixLength.CompareTo(b.PrefixLength);
+    }
+}
