@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Net;
 using System.Runtime.InteropServices;
 using Membrane.Policy.Endpoints;
 using Membrane.Policy.Identity;
@@ -30,7 +31,7 @@ public sealed record SelectorInfo(string Selector, IReadOnlyList<uint> Identitie
 /// <c>docs/design/contracts.md</c> defines it, incrementally: a change recomputes only the endpoints a changed policy
 /// selects, and only the identity slices a new or removed identity touches, and reports a
 /// <see cref="MapStateDelta"/> per endpoint. Every change is atomic: it is validated completely before anything is
-/// applied, and readers (<see cref="GetEndpointPolicy"/>, the proxy, trace) see either the old or the new revision.
+/// applied, and readers (<see cref="GetEndpointPolicy(ushort)"/>, the proxy, trace) see either the old or the new revision.
 /// Writers are serialized; readers never block.
 /// </summary>
 public sealed class PolicyRepository
@@ -52,7 +53,7 @@ public sealed class PolicyRepository
     private readonly List<Contribution> _scratch = [];
     private ulong[] _sortKeys = [];
     private long _revision;
-    private volatile Snapshot _snapshot = new(0, ImmutableDictionary<ushort, EndpointSlot>.Empty, []);
+    private volatile Snapshot _snapshot = new(0, ImmutableDictionary<ushort, EndpointSlot>.Empty, [], ImmutableDictionary<IPAddress, ushort>.Empty);
 
     /// <summary>Creates an empty repository over an identity allocator and an ipcache (both shared with the agent).</summary>
     public PolicyRepository(IIdentityAllocator allocator, IIpCache ipCache, PolicyRepositoryOptions? options = null)
@@ -161,7 +162,7 @@ public sealed class PolicyRepository
         var labels = endpoint.IdentityLabels;
         lock (_lock)
         {
-            var op = new Operation();
+            var op = new Operation { AddressesChanged = true };
             var id = _allocator.Allocate(labels);
             AcquireIdentity(id, labels);
             var affectedIdentities = new HashSet<uint> { id.Value, 0 };
@@ -210,7 +211,7 @@ public sealed class PolicyRepository
                 return null;
             }
 
-            var op = new Operation();
+            var op = new Operation { AddressesChanged = true };
             state.DetachAll();
             _dirty.Remove(state);
             op.Removed.Add(state);
@@ -266,6 +267,57 @@ public sealed class PolicyRepository
             ReleaseIdentity(identity);
             return Commit(op);
         }
+    }
+
+    /// <summary>The local endpoint that has <paramref name="address"/>, or null.</summary>
+    public EndpointPolicy? GetEndpointPolicy(IPAddress address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        var snapshot = _snapshot;
+        var a = address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+        return snapshot.Addresses.TryGetValue(a, out var id) ? snapshot.Endpoints.GetValueOrDefault(id)?.Current : null;
+    }
+
+    /// <summary>
+    /// What policy says about a connection from <paramref name="source"/> to <paramref name="destination"/>:
+    /// identities from the ipcache, the source endpoint's egress and the destination endpoint's ingress lookups,
+    /// and the L7 rule sets of each side that redirects to the proxy (what <c>IProxyPolicySource.Resolve</c> needs).
+    /// Lock-free; consistent per endpoint.
+    /// </summary>
+    public ConnectionResolution ResolveConnection(IPAddress source, IPAddress destination, byte protocol, ushort port)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(destination);
+        var revision = Revision;
+        var sourceEndpoint = GetEndpointPolicy(source);
+        var destinationEndpoint = GetEndpointPolicy(destination);
+        var sourceIdentity = sourceEndpoint?.Identity ?? _ipCache.Lookup(source);
+        var destinationIdentity = destinationEndpoint?.Identity ?? _ipCache.Lookup(destination);
+        var egress = sourceEndpoint?.Lookup(TrafficDirection.Egress, destinationIdentity, protocol, port);
+        var ingress = destinationEndpoint?.Lookup(TrafficDirection.Ingress, sourceIdentity, protocol, port);
+        var l7 = (egress?.Verdict == LookupVerdict.Redirected ? egress.Value.Matched!.Value.Value.L7 : L7Protocol.None) switch
+        {
+            L7Protocol.None when ingress?.Verdict == LookupVerdict.Redirected => ingress.Value.Matched!.Value.Value.L7,
+            var x => x,
+        };
+
+        static T? Side<T>(EndpointPolicy? ep, MapLookupResult? lookup, Func<EndpointPolicy, T?> rules)
+            where T : class =>
+            ep is not null && lookup?.Verdict == LookupVerdict.Redirected ? rules(ep) : null;
+
+        return new ConnectionResolution(
+            revision,
+            sourceIdentity,
+            destinationIdentity,
+            sourceEndpoint,
+            destinationEndpoint,
+            egress,
+            ingress,
+            l7,
+            Side(sourceEndpoint, egress, ep => ep.GetHttpRules(TrafficDirection.Egress, destinationIdentity, protocol, port)),
+            Side(destinationEndpoint, ingress, ep => ep.GetHttpRules(TrafficDirection.Ingress, sourceIdentity, protocol, port)),
+            Side(sourceEndpoint, egress, ep => ep.GetKafkaRules(TrafficDirection.Egress, destinationIdentity, protocol, port)),
+            Side(destinationEndpoint, ingress, ep => ep.GetKafkaRules(TrafficDirection.Ingress, sourceIdentity, protocol, port)));
     }
 
     /// <summary>The labels of an identity the repository knows (reserved, endpoint, remote or CIDR).</summary>
@@ -626,7 +678,10 @@ public sealed class PolicyRepository
         var policies = op.PoliciesChanged
             ? [.. _policies.Values.Select(p => p.Resource).OrderBy(r => r.Ref, PolicyRefComparer.Instance)]
             : _snapshot.Policies;
-        _snapshot = new Snapshot(revision, published, policies);
+        var addresses = op.AddressesChanged
+            ? _endpoints.Values.Where(e => e.Info.IPv4 is not null).ToImmutableDictionary(e => e.Info.IPv4!, e => e.Info.Id)
+            : _snapshot.Addresses;
+        _snapshot = new Snapshot(revision, published, policies, addresses);
         return new PolicyUpdate(
             revision,
             [.. deltas.Where(d => !d.IsEmpty).OrderBy(d => d.EndpointId)],
@@ -751,7 +806,11 @@ public sealed class PolicyRepository
         }
     }
 
-    private sealed record Snapshot(long Revision, ImmutableDictionary<ushort, EndpointSlot> Endpoints, IReadOnlyList<PolicyResource> Policies);
+    private sealed record Snapshot(
+        long Revision,
+        ImmutableDictionary<ushort, EndpointSlot> Endpoints,
+        IReadOnlyList<PolicyResource> Policies,
+        ImmutableDictionary<IPAddress, ushort> Addresses);
 
     /// <summary>Holds an endpoint's current policy; the writer swaps it, readers read it without locking.</summary>
     private sealed class EndpointSlot(EndpointPolicy current)
@@ -768,6 +827,8 @@ public sealed class PolicyRepository
     private sealed class Operation
     {
         public bool PoliciesChanged { get; init; }
+
+        public bool AddressesChanged { get; init; }
 
         public HashSet<EndpointState> Full { get; } = [];
 

@@ -126,3 +126,51 @@ public sealed class PolicyRepositoryTests
         Assert.Equal([t.IdentityOf(1).Value], frontend.Identities);
     }
 }
+
+/// <summary>What the proxy source resolves per connection.</summary>
+public sealed class ConnectionResolutionTests
+{
+    private static TestRepository Seed()
+    {
+        var t = new TestRepository();
+        t.Add(1, "default", "app=frontend", "10.0.0.1");
+        t.Add(2, "default", "app=users", "10.0.0.2");
+        t.Add(3, "default", "app=billing", "10.0.0.3");
+        t.Repository.ReplaceAll(
+        [
+            Cnp("users", "default", Rule(Sel("app=users"), ingress: [From([Sel("app=frontend")], toPorts: [Http("80/TCP", new Membrane.Policy.L7.Http.HttpRule(Method: "GET"))])])),
+            Cnp("fe", "default", Rule(Sel("app=frontend"), egress: [To([Sel("app=users")], toPorts: [Ports("80/TCP")])], egressDeny: [To([Sel("app=billing")])])),
+        ]);
+        return t;
+    }
+
+    [Fact]
+    public void RedirectedIngressGivesItsRulesAndTheEngine()
+    {
+        var t = Seed();
+        var r = t.Repository.ResolveConnection(IPAddress.Parse("10.0.0.1"), IPAddress.Parse("10.0.0.2"), 6, 80);
+        Assert.True(r.L4Allowed);
+        Assert.Equal(L7Protocol.Http, r.Protocol);
+        Assert.Equal(t.IdentityOf(1), r.SourceIdentity);
+        Assert.Equal(t.IdentityOf(2), r.DestinationIdentity);
+        Assert.Null(r.HttpEgress);
+        Assert.NotNull(r.HttpIngress);
+        Assert.Equal(["default/fe", "default/users"], r.L4DecidedBy.Select(p => p.QualifiedName));
+        Assert.Equal(t.Repository.Revision, r.Revision);
+    }
+
+    [Fact]
+    public void DropsNameTheDenyingOrDefaultDenyPolicies()
+    {
+        var t = Seed();
+        var deny = t.Repository.ResolveConnection(IPAddress.Parse("10.0.0.1"), IPAddress.Parse("10.0.0.3"), 6, 80);
+        Assert.False(deny.L4Allowed);
+        Assert.Equal(PolicyDropReason.PolicyDenyList, deny.Egress!.Value.DropReason);
+        Assert.Equal(["default/fe"], deny.L4DecidedBy.Select(p => p.QualifiedName));
+        var world = t.Repository.ResolveConnection(IPAddress.Parse("192.0.2.1"), IPAddress.Parse("10.0.0.2"), 6, 80);
+        Assert.Equal(NumericIdentity.World, world.SourceIdentity);
+        Assert.Null(world.Egress);
+        Assert.False(world.L4Allowed);
+        Assert.Equal(["default/users"], world.L4DecidedBy.Select(p => p.QualifiedName));
+    }
+}
