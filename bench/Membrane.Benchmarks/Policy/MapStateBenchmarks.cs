@@ -12,7 +12,7 @@ namespace Membrane.Benchmarks.Policy;
 /// Baseline: loading an empty policy set into the same repository.
 /// </summary>
 [MemoryDiagnoser]
-[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 5)]
+[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 2, iterationCount: 10)]
 public class MapStateComputationBenchmarks
 {
     private IReadOnlyList<PolicyResource> _policies = [];
