@@ -9,6 +9,7 @@ internal static class PolicyCommand
     {
         var policy = new Command("policy", "Validate and explain CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy and NetworkPolicy files.");
         policy.Subcommands.Add(PolicyValidateCommand.Build());
+        policy.Subcommands.Add(TraceCommand.Build());
         return policy;
     }
 }
