@@ -202,6 +202,49 @@ public sealed class AgentHostTests(ITestOutputHelper output)
         Assert.Contains("membrane_flow_buffer_capacity 4095", body);
     }
 
+    [Fact]
+    public async Task A_burst_of_events_never_blocks_the_datapath_and_the_loss_is_counted_in_status()
+    {
+        // A 4 KiB kernel ring buffer (64 events), a 256-event queue to the flow builder, a 16-flow buffer and a trace
+        // event per packet: a burst of denied datapath must overflow all of them.
+        await using var lab = await AgentLab.StartAsync(output, [("frontend", "default", Frontend), ("users", "default", Users), ("other", "default", Other)],
+            o => o with { EventBufferBytes = 4096, EventQueueCapacity = 256, FlowBufferCapacity = 16, TraceEvents = Membrane.Datapath.TraceEventLevel.AllPackets });
+        await lab.ServeHttpAsync("users", 80);
+        var users = lab["users"].Address;
+        await lab.ImportAsync("users-l4.yaml", TestPolicies.UsersL4);
+
+        const int Datagrams = 20_000;
+        using (var thread = new Membrane.Datapath.Netns.NetnsThread(lab["other"].Netns.Path))
+        {
+            using var udp = thread.Run(() => new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork,
+                System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp));
+            var payload = new byte[32];
+            var target = new IPEndPoint(users, 9999);
+            for (var i = 0; i < Datagrams; i++)
+            {
+                udp.SendTo(payload, target);
+            }
+        }
+
+        // The datapath kept forwarding allowed traffic through the burst.
+        Assert.Equal("200", (await lab.CurlAsync("frontend", "GET", $"http://{users}/")).Status);
+
+        var status = await lab.Client.GetStatusAsync();
+        output.WriteLine($"seen {status.Flows.SeenFlows}, kernel lost {status.Flows.LostInKernelRingBuffer}, queue lost {status.Flows.LostInEventQueue}, " +
+            $"buffer lost {status.Flows.LostInFlowBuffer}, total {status.Flows.LostTotal}");
+        Assert.True(status.Flows.LostInKernelRingBuffer + status.Flows.LostInEventQueue > 0, "no event was lost: the burst did not overflow anything");
+        Assert.Equal(status.Flows.LostInKernelRingBuffer + status.Flows.LostInEventQueue + status.Flows.LostInFlowBuffer + status.Flows.LostToReaders,
+            status.Flows.LostTotal);
+        Assert.Equal(16, status.Flows.MaxFlows);
+        Assert.Equal(16, status.Flows.CurrentFlows);
+        Assert.True(status.Flows.SeenFlows > 16);
+        var drops = status.Drops.Where(d => d.Code == 133).Sum(d => (long)d.Packets);
+        Assert.True(drops >= Datagrams, $"{drops} drops counted for {Datagrams} denied datagrams");
+
+        var metrics = await lab.Client.GetMetricsAsync();
+        Assert.Matches("hubble_lost_events_total\\{source=\"(perf_event_ring_buffer|observer_events_queue)\"\\} [1-9]", metrics);
+    }
+
     private const string AllowOtherToUsers = """
         apiVersion: cilium.io/v2
         kind: CiliumNetworkPolicy
