@@ -6,7 +6,8 @@ namespace Membrane.Policy.L7;
 /// A policy regex (HTTP <c>method</c>, <c>path</c>, <c>host</c>) compiled for full-match evaluation in linear time.
 /// Cilium validates these with Go's RE2 and Envoy matches them with RE2 as a full match; we use .NET's
 /// <see cref="RegexOptions.NonBacktracking"/> engine (no catastrophic backtracking: a policy author cannot ReDoS the
-/// proxy), anchored as <c>^(?:pattern)\z</c>. Plain literals and <c>literal.*</c> skip the regex engine.
+/// proxy), anchored as <c>^(?:pattern)\z</c>. Plain literals, <c>literal.*</c> and the subset
+/// <see cref="SimplePattern"/> covers (literals, <c>.</c>, <c>?</c>, <c>*</c>, <c>+</c>) skip the regex engine.
 /// </summary>
 public sealed class PolicyRegex
 {
@@ -15,13 +16,15 @@ public sealed class PolicyRegex
     private readonly Regex? _regex;
     private readonly string? _literal;
     private readonly string? _prefix;
+    private readonly SimplePattern? _simple;
 
-    private PolicyRegex(string pattern, Regex? regex, string? literal, string? prefix)
+    private PolicyRegex(string pattern, Regex? regex, string? literal, string? prefix, SimplePattern? simple = null)
     {
         Pattern = pattern;
         _regex = regex;
         _literal = literal;
         _prefix = prefix;
+        _simple = simple;
     }
 
     /// <summary>The pattern as written in the policy.</summary>
@@ -53,6 +56,13 @@ public sealed class PolicyRegex
         if (body.EndsWith(".*", StringComparison.Ordinal) && body.AsSpan(0, body.Length - 2).IndexOfAny(MetaCharacters) < 0)
         {
             regex = new PolicyRegex(pattern, null, null, body[..^2]);
+            error = null;
+            return true;
+        }
+
+        if (SimplePattern.TryParse(body) is { } simple)
+        {
+            regex = new PolicyRegex(pattern, null, null, null, simple);
             error = null;
             return true;
         }
@@ -156,7 +166,7 @@ public sealed class PolicyRegex
             return input.StartsWith(_prefix, StringComparison.Ordinal) && input[_prefix.Length..].IndexOf('\n') < 0;
         }
 
-        return _regex!.IsMatch(input);
+        return _simple is not null ? _simple.IsMatch(input) : _regex!.IsMatch(input);
     }
 
     /// <inheritdoc />

@@ -12,6 +12,7 @@ internal static class PolicyCommand
         policy.Subcommands.Add(PolicyGetCommand.Build());
         policy.Subcommands.Add(PolicyDeleteCommand.Build());
         policy.Subcommands.Add(PolicyValidateCommand.Build());
+        policy.Subcommands.Add(TraceCommand.Build());
         return policy;
     }
 }
