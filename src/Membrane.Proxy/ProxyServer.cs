@@ -32,6 +32,11 @@ public sealed class ProxyServer : IAsyncDisposable
         PolicySource = policySource ?? throw new ArgumentNullException(nameof(policySource));
         Events = events ?? throw new ArgumentNullException(nameof(events));
         Options = options ?? new ProxyServerOptions();
+        if (Options.SocketFactory is { } socketFactory)
+        {
+            SocketFactory = socketFactory;
+        }
+
         Watchdog = new UpstreamWatchdog(TimeSpan.FromMilliseconds(250));
     }
 

@@ -1,3 +1,5 @@
+using System.Net.Sockets;
+
 namespace Membrane.Proxy;
 
 /// <summary>Limits and timeouts of a <see cref="ProxyServer"/>; the defaults suit the agent and the benchmarks.</summary>
@@ -34,4 +36,11 @@ public sealed class ProxyServerOptions
     /// <summary>Also set <c>SO_MARK</c> with the source identity on upstream connections of explicit listeners
     /// (needs CAP_NET_ADMIN). Transparent listeners always mark.</summary>
     public bool MarkExplicitUpstream { get; init; }
+
+    /// <summary>
+    /// Creates every socket the proxy opens (listeners and upstream connections); null = a plain TCP socket in the
+    /// calling thread's network namespace. The agent sets it when it runs outside the node namespace it enforces: a
+    /// socket keeps the namespace of the thread that created it, so it creates them on a thread in the node namespace.
+    /// </summary>
+    public Func<AddressFamily, Socket>? SocketFactory { get; init; }
 }
