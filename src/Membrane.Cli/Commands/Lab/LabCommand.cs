@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
 using Membrane.Agent.Api;
-using Membrane.Agent.Hosting;
 using Membrane.Agent.Lab;
 
 namespace Membrane.Cli.Commands.Lab;
@@ -71,65 +70,14 @@ internal static class LabCommand
         return up;
     }
 
-    /// <summary>Brings <paramref name="topology"/> up with the agent as the endpoint registrar (shared with the demo).</summary>
-    public static Task<LabState> UpAsync(LabTopology topology, string topologyFile, ILabProgress progress, CancellationToken cancellationToken)
-    {
-        var controller = new LabController(Environment.ProcessPath ?? throw new InvalidOperationException("cannot tell the membrane executable's path"), progress);
-        return controller.UpAsync(topology, topologyFile, RegisterAsync, WaitForAgentAsync, cancellationToken);
-    }
+    /// <summary>Brings <paramref name="topology"/> up (shared with the demo).</summary>
+    public static Task<LabState> UpAsync(LabTopology topology, string topologyFile, ILabProgress progress, CancellationToken cancellationToken) =>
+        new LabController(Environment.ProcessPath ?? throw new InvalidOperationException("cannot tell the membrane executable's path"), progress)
+            .UpAsync(topology, topologyFile, cancellationToken);
 
     /// <summary>Removes lab <paramref name="name"/> (shared with the demo).</summary>
     public static bool Down(string name, ILabProgress progress) =>
         new LabController(Environment.ProcessPath ?? "membrane", progress).Down(name);
-
-    private static async Task<int> RegisterAsync(LabTopology topology, LabPod pod, string hostInterface, CancellationToken cancellationToken)
-    {
-        using var client = new AgentClient(AgentPaths.Socket(topology.Name));
-        var endpoint = await client.CreateEndpointAsync(new EndpointCreateRequest
-        {
-            PodName = pod.Name,
-            Namespace = pod.Namespace,
-            Labels = pod.Labels,
-            NamespaceLabels = topology.NamespaceLabels.TryGetValue(pod.Namespace, out var nsLabels) ? nsLabels : null,
-            InterfaceName = hostInterface,
-            IPv4 = pod.Address.ToString(),
-            NamedPorts = pod.Server == LabServerKind.None ? null : [new NamedPortModel(pod.Server.ToString().ToLowerInvariant(), pod.Port)],
-        }, cancellationToken).ConfigureAwait(false);
-        return endpoint.Id;
-    }
-
-    private static async Task WaitForAgentAsync(string instance, int agentPid, CancellationToken cancellationToken)
-    {
-        using var client = new AgentClient(AgentPaths.Socket(instance));
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
-        while (DateTime.UtcNow < deadline)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (!LabController.IsProcessRunning(instance, agentPid))
-            {
-                throw new LabException($"the agent exited during start-up; last lines of {LabPaths.Log(instance, "agent")}:{Environment.NewLine}{Tail(LabPaths.Log(instance, "agent"), 15)}");
-            }
-
-            if (AgentClient.IsListening(client.SocketPath))
-            {
-                try
-                {
-                    await client.GetStatusAsync(cancellationToken).ConfigureAwait(false);
-                    return;
-                }
-                catch (AgentUnavailableException)
-                {
-                }
-            }
-
-            await Task.Delay(100, cancellationToken).ConfigureAwait(false);
-        }
-
-        throw new LabException($"the agent did not answer within 90 s; see {LabPaths.Log(instance, "agent")}");
-    }
-
-    private static string Tail(string file, int lines) =>
-        File.Exists(file) ? string.Join(Environment.NewLine, File.ReadLines(file).TakeLast(lines).Select(l => "  | " + l)) : "  (no log)";
 
     private static Command BuildDown()
     {
