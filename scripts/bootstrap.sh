@@ -12,6 +12,7 @@ MEMBRANE_APT_PACKAGES=(
     kcat curl jq                          # real clients used by the lab, the demo and the tests (jq reads flow JSON)
     procps util-linux                     # sysctl, nsenter
     nodejs                                # kafkajs, a real Kafka client the proxy tests drive
+    afl++                                 # coverage-guided fuzzing of the parsers (scripts/fuzz.sh afl)
 )
 # Packages wanted only when their command is missing (command:package): NodeSource's nodejs bundles npm and conflicts
 # with Debian's npm package, Debian's nodejs does not.

@@ -10,7 +10,16 @@ public static class CliApp
     public static RootCommand BuildRoot()
     {
         var root = new RootCommand("Membrane: identity-aware L3–L7 network security for microservices (CiliumNetworkPolicy on an eBPF datapath).");
+        root.Options.Add(Commands.AgentCall.Instance);
+        root.Subcommands.Add(Commands.Agent.AgentCommand.Build());
+        root.Subcommands.Add(Commands.Status.StatusCommand.Build());
+        root.Subcommands.Add(Commands.Endpoint.EndpointCommand.Build());
+        root.Subcommands.Add(Commands.Identity.IdentityCommand.Build());
         root.Subcommands.Add(PolicyCommand.Build());
+        root.Subcommands.Add(Commands.Bpf.BpfCommand.Build());
+        root.Subcommands.Add(Commands.Monitor.MonitorCommand.Build());
+        root.Subcommands.Add(Commands.Observe.ObserveCommand.Build());
+        root.Subcommands.Add(Commands.Lab.LabCommand.Build());
         root.Subcommands.Add(Commands.Workload.WorkloadCommand.Build());
         return root;
     }

@@ -352,6 +352,31 @@ public sealed class EbpfDatapath : IDisposable
         }
     }
 
+    /// <summary>
+    /// Makes an endpoint's kernel policy equal <paramref name="state"/>, writing (atomically, like
+    /// <see cref="ReplacePolicy"/>) only when the active map differs from it: what a restarted agent does with the
+    /// state it restored, so an unchanged endpoint is not touched (no write, no policy generation change).
+    /// </summary>
+    /// <returns>The number of entries that differed (added, changed or removed); 0 when nothing was written.</returns>
+    public int ReconcilePolicy(ushort endpointId, IEnumerable<KeyValuePair<PolicyKey, PolicyEntry>> state)
+    {
+        var contents = Encode(endpointId, state);
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            var record = Endpoint(endpointId);
+            var active = record.Policy.Mirror(record.Policy.Active);
+            var differing = contents.Count(kv => !active.TryGetValue(kv.Key, out var value) || value != kv.Value)
+                + active.Keys.Count(key => !contents.ContainsKey(key));
+            if (differing > 0)
+            {
+                _policyWriter.Apply([(record, contents)]);
+            }
+
+            return differing;
+        }
+    }
+
     /// <summary>An endpoint's policy map as the kernel holds it (the active slot), decoded and sorted.</summary>
     public IReadOnlyList<PolicyMapRow> ReadPolicy(ushort endpointId)
     {

@@ -26,6 +26,19 @@ public static class PolicyLoader
     /// <param name="stdin">Standard input, or null when <c>-</c> is not allowed.</param>
     public static PolicyLoadResult LoadPaths(IEnumerable<string> paths, TextReader? stdin)
     {
+        var (sources, errors) = ReadPaths(paths, stdin);
+        return Load([.. sources], [.. errors]);
+    }
+
+    /// <summary>
+    /// Reads the texts <see cref="LoadPaths(IEnumerable{string}, TextReader?)"/> would load, without parsing them, each
+    /// with the name its errors print: for clients that hand the texts to someone else (the CLI to the agent API).
+    /// </summary>
+    /// <param name="paths">Files, directories (recursive, hidden entries skipped), or <c>-</c>.</param>
+    /// <param name="stdin">Standard input, or null when <c>-</c> is not allowed.</param>
+    /// <returns>The texts in load order, and the paths that could not be read.</returns>
+    public static (IReadOnlyList<(string Text, string File)> Sources, IReadOnlyList<PolicyError> Errors) ReadPaths(IEnumerable<string> paths, TextReader? stdin)
+    {
         ArgumentNullException.ThrowIfNull(paths);
         var sources = new List<(string Text, string File)>();
         var errors = new List<PolicyError>();
@@ -52,7 +65,7 @@ public static class PolicyLoader
             }
         }
 
-        return Load(sources, errors);
+        return (sources, errors);
     }
 
     /// <summary>Loads policies from text (standard input, the agent API).</summary>
@@ -63,6 +76,14 @@ public static class PolicyLoader
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(fileName);
         return Load([(text, fileName)], []);
+    }
+
+    /// <summary>Loads several named texts as one set (duplicates across them are errors, as across files).</summary>
+    /// <param name="sources">Each text with the name its errors print.</param>
+    public static PolicyLoadResult LoadTexts(IEnumerable<(string Text, string File)> sources)
+    {
+        ArgumentNullException.ThrowIfNull(sources);
+        return Load([.. sources], []);
     }
 
     // Hidden entries are skipped (.git, and the "..data" and "..<timestamp>" folders of a Kubernetes ConfigMap

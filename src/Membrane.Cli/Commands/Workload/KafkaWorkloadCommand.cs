@@ -28,7 +28,7 @@ internal static class KafkaWorkloadCommand
         {
             Description = "Address clients are told to reconnect to (ADDR:PORT), when a TCP proxy fronts the broker; default: --listen.",
         };
-        var command = new Command("kafka", "Run a Kafka broker (librdkafka mock cluster) on ADDR:PORT.") { Hidden = true };
+        var command = new Command("kafka", "Run a Kafka broker (librdkafka mock cluster) on ADDR:PORT.");
         command.Options.Add(listen);
         command.Options.Add(topics);
         command.Options.Add(advertise);

@@ -9,6 +9,9 @@ internal static class WorkloadCommand
     public static Command Build()
     {
         var command = new Command("workload", "Run a lab workload (used by the lab inside pod namespaces).") { Hidden = true };
+        command.Subcommands.Add(HttpWorkloadCommand.Build());
+        command.Subcommands.Add(GrpcWorkloadCommand.Build());
+        command.Subcommands.Add(GrpcCallCommand.Build());
         command.Subcommands.Add(KafkaWorkloadCommand.Build());
         return command;
     }
