@@ -55,9 +55,10 @@ public sealed class ExplicitProxyHost : IAsyncDisposable
 
     private readonly ProxyServer _server;
 
-    private ExplicitProxyHost(ProxyServer server, FlowObserver flows, ConnectionPolicy policy, ProxyListener listener)
+    private ExplicitProxyHost(ProxyServer server, FlowObserver flows, ConnectionPolicy policy, ProxyListener listener, IPEndPoint upstream)
     {
         _server = server;
+        Upstream = upstream;
         Flows = flows;
         Policy = policy;
         Listener = listener;
@@ -68,6 +69,9 @@ public sealed class ExplicitProxyHost : IAsyncDisposable
 
     /// <summary>The policy every connection gets (identities, L4 verdict, L7 engine and rule sets).</summary>
     public ConnectionPolicy Policy { get; }
+
+    /// <summary>The upstream server.</summary>
+    public IPEndPoint Upstream { get; }
 
     /// <summary>The listener (its bound address: <see cref="ProxyListener.LocalEndPoint"/>).</summary>
     public ProxyListener Listener { get; }
@@ -106,7 +110,7 @@ public sealed class ExplicitProxyHost : IAsyncDisposable
         try
         {
             var listener = await server.AddExplicitListenerAsync(options.Listen, options.Upstream, cancellationToken).ConfigureAwait(false);
-            return new ExplicitProxyHost(server, flows, policy, listener);
+            return new ExplicitProxyHost(server, flows, policy, listener, options.Upstream);
         }
         catch
         {

@@ -114,7 +114,7 @@ internal static class ProxyCommand
     private static void Describe(TextWriter w, ExplicitProxyHost host)
     {
         var p = host.Policy;
-        w.WriteLine($"membrane proxy listening on {host.Listener.LocalEndPoint}, forwarding to the destination's port {p.DestinationPort}");
+        w.WriteLine($"membrane proxy listening on {host.Listener.LocalEndPoint}, forwarding to {host.Upstream}; rules of port {p.DestinationPort}/TCP");
         w.WriteLine($"  source      {p.Source.Namespace}/{p.Source.Labels} (identity {p.Source.Identity})");
         w.WriteLine($"  destination {p.Destination.Namespace}/{p.Destination.Labels} (identity {p.Destination.Identity})");
         var decided = p.L4DecidedBy.Count == 0 ? "default deny" : string.Join(", ", p.L4DecidedBy.Select(r => r.ToString()));
