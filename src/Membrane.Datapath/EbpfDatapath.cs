@@ -531,6 +531,9 @@ public sealed class EbpfDatapath : IDisposable
     internal (uint ReturnValue, uint MeanNanoseconds) TestRun(bool fromContainer, ReadOnlySpan<byte> packet, int repeat, int ifindex, uint mark = 0) =>
         Libbpf.TestRun(fromContainer ? _programs.FromContainerFd : _programs.ToContainerFd, packet, repeat, ifindex, mark);
 
+    /// <summary>File descriptor of one of the loaded programs (benchmarks: tail calls into the production program).</summary>
+    internal int ProgramFd(bool fromContainer) => fromContainer ? _programs.FromContainerFd : _programs.ToContainerFd;
+
     /// <summary>Registers an endpoint's maps and kernel record without attaching programs (benchmarks drive the
     /// programs with BPF_PROG_TEST_RUN, which needs no interface).</summary>
     internal void AddDetachedEndpoint(ushort id, int ifindex, NumericIdentity identity, IPAddress address,
