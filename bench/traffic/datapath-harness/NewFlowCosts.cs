@@ -19,21 +19,21 @@ internal static class NewFlowCosts
     private static readonly string[] s_fromStages =
     [
         "1 flow context, parse, config, endpoint, source check",
-        "2 + clock",
+        "2 + clock, conntrack lookup of the tuple",
         "3 + ipcache lookup",
         "4 + egress policy decision",
-        "5 + destination's redirect check",
-        "6 + conntrack create",
+        "5 + destination's redirect check (ipcache flag)",
+        "6 + conntrack create (reopen in place, or insert)",
         "7 + forward accounting (= the new-flow path)",
     ];
 
     private static readonly string[] s_toStages =
     [
         "1 flow context, parse, config, endpoint",
-        "2 + clock, proxy mark",
+        "2 + clock, proxy mark, conntrack lookup of the tuple",
         "3 + ipcache lookup",
         "4 + ingress policy decision",
-        "5 + conntrack create",
+        "5 + conntrack create (reopen in place, or insert)",
         "6 + forward accounting (= the new-flow path)",
     ];
 
@@ -41,11 +41,17 @@ internal static class NewFlowCosts
     [
         ("op_parse", "parse Ethernet + IPv4 + TCP", null),
         ("op_ipcache", "ipcache lookup (/32 hash hit)", null),
-        ("op_policy", "policy decision (global call, policy_maps, meta entry, 1 probe)", null),
+        ("op_policy", "policy decision, masks from the map's meta entry (global call, policy_maps, meta, 1 probe)", null),
+        ("op_policy_own", "policy decision, masks from the endpoint's record (production for own decisions)", null),
         ("op_redirect_check", "redirect check (policy_maps + meta entry)", null),
-        ("op_ct_lookup", "conntrack lookup (hit)", null),
-        ("op_ct_replace", "conntrack create, same key every run (LRU, common lists: production)", null),
-        ("op_ct_insert", "conntrack create, new key every run (LRU, common lists: production)", "conntrack"),
+        ("op_policy_keys_word", "policy_maps + meta + probe, keys written as one 64-bit store each (production)", null),
+        ("op_policy_keys_fields", "policy_maps + meta + probe, keys written field by field", null),
+        ("op_ct_lookup", "conntrack lookup (hit), key written as two 64-bit stores (production)", null),
+        ("op_ct_lookup_fields", "conntrack lookup (hit), key written field by field", null),
+        ("op_ct_reopen", "conntrack create of a tracked tuple: lookup + reopen in place (production)", null),
+        ("op_ct_create_fresh", "conntrack create of a new tuple: lookup (miss) + insert (production)", "conntrack"),
+        ("op_ct_replace", "map update of the same key every run (LRU, common lists; the previous create)", null),
+        ("op_ct_insert", "map update with a new key every run (LRU, common lists)", "conntrack"),
         ("op_lru_common_replace", "LRU hash, common lists, same key", null),
         ("op_lru_common_insert", "LRU hash, common lists, new key", "bench_lru_common"),
         ("op_lru_percpu_replace", "LRU hash, per-CPU lists (BPF_F_NO_COMMON_LRU), same key", null),
@@ -119,7 +125,7 @@ internal static class NewFlowCosts
                         var map = freshMap == "conntrack" ? datapath.Map("conntrack") : Pinned(datapath, freshMap, maps);
                         before = () => Clear(map);
                     }
-                    else if (program == "op_ct_lookup")
+                    else if (program is "op_ct_lookup" or "op_ct_lookup_fields")
                     {
                         // The entry it finds is the one op_ct_replace writes; the insert cases clear the map.
                         before = () => node.Thread.Run(() => Libbpf.TestRun(replace, syn, 1, node.ClientIfindex, 0));

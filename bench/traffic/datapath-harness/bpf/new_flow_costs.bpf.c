@@ -5,10 +5,11 @@
  * lib/ code as bpf/from_container.bpf.c and bpf/to_container.bpf.c, in the same order:
  *
  *   from_stage_N   the from-container new-flow path up to and including step N (cumulative):
- *                  1 flow context + parse + config + endpoint + source check, 2 + clock, 3 + ipcache,
- *                  4 + egress policy, 5 + destination's redirect check, 6 + conntrack create, 7 + forward accounting
- *   to_stage_N     the same for to-container: 1 flow context + parse + config + endpoint, 2 + clock + mark,
- *                  3 + ipcache, 4 + ingress policy, 5 + conntrack create, 6 + forward accounting
+ *                  1 flow context + parse + config + endpoint + source check, 2 + clock + conntrack lookup,
+ *                  3 + ipcache, 4 + egress policy, 5 + destination's redirect check (ipcache flag),
+ *                  6 + conntrack create (reopen in place or insert), 7 + forward accounting
+ *   to_stage_N     the same for to-container: 1 flow context + parse + config + endpoint, 2 + clock + mark +
+ *                  conntrack lookup, 3 + ipcache, 4 + ingress policy, 5 + conntrack create, 6 + forward accounting
  *   op_*           one operation alone (see each)
  *   fresh          rewrites the TCP source port from a per-CPU counter, then tail-calls bench_targets[skb->mark]:
  *                  the production from_container (0) or to_container (1) on a new tuple per run with warm caches;
@@ -87,8 +88,8 @@ int empty(struct __sk_buff *skb)
 }
 
 /*
- * The from-container new-flow path, cut after step `stage`. Mirrors from_container() for a TCP SYN (no conntrack
- * lookup) to a local destination without ingress redirects; returns TC_ACT_SHOT if anything takes another path.
+ * The from-container new-flow path, cut after step `stage`. Mirrors from_container() for a TCP SYN to a local
+ * destination without ingress redirects; returns TC_ACT_SHOT if anything takes another path.
  */
 static __always_inline int from_stages(struct __sk_buff *skb, int stage)
 {
@@ -97,6 +98,7 @@ static __always_inline int from_stages(struct __sk_buff *skb, int stage)
 	const struct ipcache_value *dst;
 	struct policy_decision d;
 	struct flow_context c;
+	struct ct_entry *tracked;
 	struct ct_key key;
 	__u32 now;
 	int ret;
@@ -113,13 +115,14 @@ static __always_inline int from_stages(struct __sk_buff *skb, int stage)
 	c.src_identity = ep->identity;
 	now = monotonic_seconds();
 	ct_key_forward(&key, &c.pkt, DIR_EGRESS);
+	tracked = ct_find(&key);
 	if (stage == 2)
 		return now ? TC_ACT_OK : TC_ACT_SHOT;
 	dst = ipcache_lookup(c.pkt.daddr);
 	c.dst_identity = ipcache_identity(dst);
 	if (stage == 3)
 		return c.dst_identity ? TC_ACT_OK : TC_ACT_SHOT;
-	policy_evaluate(ep->endpoint_id, DIR_EGRESS, c.dst_identity, &c.pkt, &d);
+	policy_evaluate_own(ep, DIR_EGRESS, c.dst_identity, &c.pkt, &d);
 	c.cookie = d.cookie;
 	c.match_type = d.match_type;
 	c.proxy_port = d.proxy_port;
@@ -128,12 +131,12 @@ static __always_inline int from_stages(struct __sk_buff *skb, int stage)
 		return TC_ACT_SHOT;
 	if (stage == 4)
 		return TC_ACT_OK;
-	if (!dst || !(dst->flags & IPCACHE_F_LOCAL_ENDPOINT) || policy_has_redirect(dst->endpoint_id, DIR_INGRESS))
+	if (!dst || (dst->flags & (IPCACHE_F_LOCAL_ENDPOINT | IPCACHE_F_INGRESS_REDIRECT)) != IPCACHE_F_LOCAL_ENDPOINT)
 		return TC_ACT_SHOT;
 	if (stage == 5)
 		return TC_ACT_OK;
 	{
-		struct ct_entry created = {
+		struct ct_verdict verdict = {
 			.policy_generation = ep->policy_generation,
 			.src_identity = ep->identity,
 			.dst_identity = c.dst_identity,
@@ -141,7 +144,7 @@ static __always_inline int from_stages(struct __sk_buff *skb, int stage)
 			.endpoint_id = ep->endpoint_id,
 		};
 
-		if (ct_create(&key, &created, &c.pkt, cfg, now))
+		if (ct_create(&key, tracked, &verdict, &c.pkt, cfg, now))
 			return TC_ACT_SHOT;
 	}
 	if (stage == 6)
@@ -164,6 +167,7 @@ static __always_inline int to_stages(struct __sk_buff *skb, int stage)
 	const struct endpoint_info *ep;
 	struct policy_decision d;
 	struct flow_context c;
+	struct ct_entry *tracked;
 	struct ct_key key;
 	bool from_proxy;
 	__u32 now;
@@ -184,12 +188,13 @@ static __always_inline int to_stages(struct __sk_buff *skb, int stage)
 		return TC_ACT_SHOT;
 	now = monotonic_seconds();
 	ct_key_forward(&key, &c.pkt, DIR_INGRESS);
+	tracked = ct_find(&key);
 	if (stage == 2)
 		return now ? TC_ACT_OK : TC_ACT_SHOT;
 	c.src_identity = ipcache_identity(ipcache_lookup(c.pkt.saddr));
 	if (stage == 3)
 		return c.src_identity ? TC_ACT_OK : TC_ACT_SHOT;
-	policy_evaluate(ep->endpoint_id, DIR_INGRESS, c.src_identity, &c.pkt, &d);
+	policy_evaluate_own(ep, DIR_INGRESS, c.src_identity, &c.pkt, &d);
 	c.cookie = d.cookie;
 	c.match_type = d.match_type;
 	policy_verdict_notify(skb, &c, cfg, d.verdict, d.drop_reason);
@@ -198,7 +203,7 @@ static __always_inline int to_stages(struct __sk_buff *skb, int stage)
 	if (stage == 4)
 		return TC_ACT_OK;
 	{
-		struct ct_entry created = {
+		struct ct_verdict verdict = {
 			.policy_generation = ep->policy_generation,
 			.src_identity = c.src_identity,
 			.dst_identity = ep->identity,
@@ -206,7 +211,7 @@ static __always_inline int to_stages(struct __sk_buff *skb, int stage)
 			.endpoint_id = ep->endpoint_id,
 		};
 
-		if (ct_create(&key, &created, &c.pkt, cfg, now))
+		if (ct_create(&key, tracked, &verdict, &c.pkt, cfg, now))
 			return TC_ACT_SHOT;
 	}
 	if (stage == 5)
@@ -223,31 +228,38 @@ SEC("tc") int to_stage_6(struct __sk_buff *skb) { return to_stages(skb, 6); }
 
 /* ---- single operations ---- */
 
-static __always_inline struct ct_key bench_key(__u32 n)
+/* The client's SYN tuple (egress entry); a fresh key per run varies the source port and, beyond 65,536 runs, the
+ * source address. */
+static __always_inline void bench_key(struct ct_key *key, __u32 n)
 {
-	struct ct_key key = {
-		.saddr = bpf_htonl(0x0AF40100 + 11),
-		.daddr = bpf_htonl(0x0AF40100 + 12),
-		.sport = bpf_htons(40000),
-		.dport = bpf_htons(8080),
-		.protocol = IPPROTO_TCP,
-		.direction = DIR_EGRESS,
-	};
-
-	/* A fresh key per run: vary the source port and, beyond 65,536 runs, the source address. */
-	key.sport = (__be16)n;
-	key.saddr ^= bpf_htonl(n >> 16);
-	return key;
+	ct_key_set(key, bpf_htonl(0x0AF40100 + 11) ^ bpf_htonl(n >> 16), bpf_htonl(0x0AF40100 + 12), (__be16)n,
+		   bpf_htons(8080), IPPROTO_TCP, DIR_EGRESS);
 }
 
 static __always_inline int bench_update(void *map, bool fresh)
 {
-	struct ct_key key = bench_key(fresh ? bench_next() : 0);
 	struct ct_entry entry = { .forward_packets = 1, .forward_bytes = 54, .expires = 60, .src_identity = 1001,
 				  .dst_identity = 1002, .endpoint_id = BENCH_CLIENT_ENDPOINT, .forward_tcp_flags = 2 };
+	struct ct_key key;
 
+	bench_key(&key, fresh ? bench_next() : 0);
 	return bpf_map_update_elem(map, &key, &entry, BPF_ANY) ? TC_ACT_SHOT : TC_ACT_OK;
 }
+
+/* The production conntrack create (lib/conntrack.h): lookup, then reopen in place or insert. */
+static __always_inline int bench_create(bool fresh)
+{
+	struct ct_verdict verdict = { .policy_generation = 1, .src_identity = 1001, .dst_identity = 1002,
+				      .endpoint_id = BENCH_CLIENT_ENDPOINT };
+	struct packet p = { .protocol = IPPROTO_TCP, .tcp_flags = TCP_FLAG_SYN, .length = 54 };
+	struct ct_key key;
+
+	bench_key(&key, fresh ? bench_next() : 0);
+	return ct_create(&key, ct_find(&key), &verdict, &p, config_get(), 1000) ? TC_ACT_SHOT : TC_ACT_OK;
+}
+
+SEC("tc") int op_ct_reopen(struct __sk_buff *skb) { return bench_create(false); }
+SEC("tc") int op_ct_create_fresh(struct __sk_buff *skb) { return bench_create(true); }
 
 /* Conntrack create as the production map does it: the same key every run (replace) or a new key every run. */
 SEC("tc") int op_ct_replace(struct __sk_buff *skb) { return bench_update(&conntrack, false); }
@@ -259,13 +271,79 @@ SEC("tc") int op_lru_percpu_insert(struct __sk_buff *skb) { return bench_update(
 SEC("tc") int op_hash_replace(struct __sk_buff *skb) { return bench_update(&bench_hash, false); }
 SEC("tc") int op_hash_insert(struct __sk_buff *skb) { return bench_update(&bench_hash, true); }
 
-/* Conntrack lookup of an existing entry (the key op_ct_replace writes). */
+/* Conntrack lookup of an existing entry (the key op_ct_replace writes), its key written as two words. */
 SEC("tc")
 int op_ct_lookup(struct __sk_buff *skb)
 {
-	struct ct_key key = bench_key(0);
+	struct ct_key key;
 
+	bench_key(&key, 0);
 	return bpf_map_lookup_elem(&conntrack, &key) ? TC_ACT_OK : TC_ACT_SHOT;
+}
+
+/* The same lookup with the key written field by field (what clang emits for the struct's fields). */
+SEC("tc")
+int op_ct_lookup_fields(struct __sk_buff *skb)
+{
+	/* Run-time values, as the packet's fields are. */
+	volatile __u32 saddr = bpf_htonl(0x0AF40100 + 11), daddr = bpf_htonl(0x0AF40100 + 12);
+	volatile __u16 sport = 0, dport = bpf_htons(8080);
+	volatile __u8 protocol = IPPROTO_TCP;
+	struct ct_key key;
+
+	key.saddr = saddr;
+	key.daddr = daddr;
+	key.sport = sport;
+	key.dport = dport;
+	key.protocol = protocol;
+	key.direction = DIR_EGRESS;
+	key.pad = 0;
+	return bpf_map_lookup_elem(&conntrack, &key) ? TC_ACT_OK : TC_ACT_SHOT;
+}
+
+/* The client's policy map: meta entry + the exact-port probe, keys written as one word each. */
+SEC("tc")
+int op_policy_keys_word(struct __sk_buff *skb)
+{
+	volatile __u32 peer = 1002;
+	struct policy_key key;
+	__u32 index = BENCH_CLIENT_ENDPOINT;
+	void *map = bpf_map_lookup_elem(&policy_maps, &index);
+
+	if (!map)
+		return TC_ACT_SHOT;
+	policy_key_set(&key, 0, 0, 0, POLICY_META_TRAFFIC(DIR_EGRESS));
+	if (!bpf_map_lookup_elem(map, &key))
+		return TC_ACT_SHOT;
+	policy_key_set(&key, peer, bpf_htons(8080), IPPROTO_TCP, DIR_EGRESS | (16 << POLICY_TRAFFIC_PREFIX_SHIFT));
+	return bpf_map_lookup_elem(map, &key) ? TC_ACT_OK : TC_ACT_SHOT;
+}
+
+/* The same two lookups with the keys written field by field, as the fields' run-time values come in (the previous
+ * code's pattern). */
+SEC("tc")
+int op_policy_keys_fields(struct __sk_buff *skb)
+{
+	volatile __u32 peer = 1002;
+	volatile __u16 port = bpf_htons(8080);
+	volatile __u8 direction = DIR_EGRESS, protocol = IPPROTO_TCP;
+	struct policy_key meta, key;
+	__u32 index = BENCH_CLIENT_ENDPOINT;
+	void *map = bpf_map_lookup_elem(&policy_maps, &index);
+
+	if (!map)
+		return TC_ACT_SHOT;
+	meta.identity = 0;
+	meta.dport = 0;
+	meta.protocol = 0;
+	meta.traffic = POLICY_META_TRAFFIC(direction);
+	if (!bpf_map_lookup_elem(map, &meta))
+		return TC_ACT_SHOT;
+	key.identity = peer;
+	key.protocol = protocol;
+	key.dport = port;
+	key.traffic = direction | (16 << POLICY_TRAFFIC_PREFIX_SHIFT);
+	return bpf_map_lookup_elem(map, &key) ? TC_ACT_OK : TC_ACT_SHOT;
 }
 
 /* The ipcache lookup of the server's address (a /32 hash hit). */
@@ -275,13 +353,28 @@ int op_ipcache(struct __sk_buff *skb)
 	return ipcache_lookup(bpf_htonl(0x0AF40100 + 12)) ? TC_ACT_OK : TC_ACT_SHOT;
 }
 
-/* One policy decision: the client's egress policy for the server on TCP 8080 (global function call included). */
+/* One policy decision: the client's egress policy for the server on TCP 8080 (global function call included), the
+ * prefix masks read from the map's meta entry (how another endpoint's policy is evaluated). */
 SEC("tc")
 int op_policy(struct __sk_buff *skb)
 {
 	struct policy_decision d;
 
-	policy_evaluate_packed((BENCH_CLIENT_ENDPOINT << 1) | DIR_EGRESS, 1002, (IPPROTO_TCP << 16) | 8080, &d);
+	policy_evaluate_packed((BENCH_CLIENT_ENDPOINT << 1) | DIR_EGRESS, 1002, (IPPROTO_TCP << 16) | 8080, 0, &d);
+	return d.drop_reason ? TC_ACT_SHOT : TC_ACT_OK;
+}
+
+/* The same decision as the endpoint's own: the prefix masks from its record (run on the client's interface). */
+SEC("tc")
+int op_policy_own(struct __sk_buff *skb)
+{
+	const struct endpoint_info *ep = endpoint_lookup(skb->ifindex);
+	struct policy_decision d;
+	struct packet p = { .protocol = IPPROTO_TCP, .policy_port = 8080 };
+
+	if (!ep)
+		return TC_ACT_SHOT;
+	policy_evaluate_own(ep, DIR_EGRESS, 1002, &p, &d);
 	return d.drop_reason ? TC_ACT_SHOT : TC_ACT_OK;
 }
 
