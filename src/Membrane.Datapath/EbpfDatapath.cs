@@ -730,11 +730,8 @@ public sealed class EbpfDatapath : IDisposable
             {
                 Generation = info.policy_generation,
                 PolicyMeta = (PolicyCodec.Pack(info.ingress_meta), PolicyCodec.Pack(info.egress_meta)),
-                IngressRedirectHint = policy.Slot(policy.Active).TryLookup(PolicyCodec.MetaKey(TrafficDirection.Ingress), out ulong meta) && PolicyCodec.HasRedirect(meta),
+                IngressRedirectHint = _ipcache.HasIngressRedirectHint(AddressCodec.FromNetworkOrder(info.ipv4)),
             };
-
-            // Rewritten before the new programs replace the old ones: a build without the hint left it clear.
-            _ipcache.UpsertEndpoint(record);
             record.AttachMode = _attacher.Attach(id, record.Ifindex, name, _programs);
             _endpoints[id] = record;
             _interfaceNames = _interfaceNames.SetItem(record.Ifindex, name);

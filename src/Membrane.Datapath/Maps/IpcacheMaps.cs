@@ -42,6 +42,10 @@ internal sealed class IpcacheMaps
         Write(new IPNetwork(endpoint.Address, 32), new ipcache_value { identity = endpoint.Identity, endpoint_id = endpoint.Id, flags = (ushort)flags });
     }
 
+    /// <summary>Whether a local endpoint's entry carries the ingress redirect hint (what a restarted agent finds).</summary>
+    public bool HasIngressRedirectHint(IPAddress address) =>
+        _hosts.TryLookup(AddressCodec.ToNetworkOrder(address), out ipcache_value value) && (value.flags & SharedConstants.IPCACHE_F_INGRESS_REDIRECT) != 0;
+
     public bool Delete(IPNetwork prefix)
     {
         Validate(prefix);
