@@ -11,8 +11,11 @@ internal sealed class Measurement(string suite, string baseline)
 {
     private readonly List<(int Round, string Case, string Group, double Ns)> _samples = [];
 
+    private readonly List<string> _load = [];
+
     public void Run(int rounds, IReadOnlyList<(string Case, string Group, Func<double> Measure)> cases)
     {
+        _load.Add(LoadAverage());
         for (var round = 1; round <= rounds; round++)
         {
             for (var i = 0; i < cases.Count; i++)
@@ -21,12 +24,16 @@ internal sealed class Measurement(string suite, string baseline)
                 _samples.Add((round, name, group, measure()));
             }
 
-            Console.Error.WriteLine($"[{suite}] round {round}/{rounds} done");
+            _load.Add(LoadAverage());
+            Console.Error.WriteLine($"[{suite}] round {round}/{rounds} done, load average {_load[^1]}");
         }
     }
 
     public void Report(string? jsonlPath)
     {
+        // The machine is shared: the 1-minute load average before the first and after every round says how busy it was.
+        Console.WriteLine($"{suite}: {_samples.Select(s => s.Round).Distinct().Count()} rounds; 1-minute load average before and after each round: {string.Join(", ", _load)} (2 CPUs)");
+        Console.WriteLine();
         Console.WriteLine($"| {suite} | group | ns/packet median [min–max] | minus {baseline}, same round: median [min–max] | n |");
         Console.WriteLine("|---|---|---|---|---|");
         foreach (var key in _samples.Select(s => (s.Case, s.Group)).Distinct())
@@ -45,6 +52,8 @@ internal sealed class Measurement(string suite, string baseline)
             }
         }
     }
+
+    private static string LoadAverage() => File.ReadAllText("/proc/loadavg").Split(' ')[0];
 
     private static string Summary(IEnumerable<double> values)
     {

@@ -12,9 +12,6 @@ namespace Membrane.DatapathHarness;
 internal static class NewFlowCosts
 {
     private const ushort Port = 8080;
-    private const uint TargetFromContainer = 0;
-    private const uint TargetToContainer = 1;
-    private const uint TargetEmpty = 2;
 
     private static readonly string[] s_fromStages =
     [
@@ -66,6 +63,8 @@ internal static class NewFlowCosts
         var repeat = args.Int("repeat", 2_000_000, 50_000_000);
         var freshRepeat = args.Int("fresh-repeat", 20_000, 60_000);
         var objectFile = BenchObject.Compile("new_flow_costs");
+        var wrapperObject = BenchObject.Compile("new_tuple_wrapper");
+        var wrappers = new List<NewTupleWrapper>();
         using var node = new TestNode();
         var zero = new ConntrackTimeouts(TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
         var syn = Packets.Tcp(TestNode.ClientAddress, 40000, TestNode.ServerAddress, Port, Packets.Syn);
@@ -79,19 +78,15 @@ internal static class NewFlowCosts
                 var datapath = node.OpenInstance($"c{entries}", Port, entries, zero, args.Get("objects"));
                 var obj = BenchObject.Load(objectFile, datapath);
                 objects.Add(obj);
-                var targets = Pinned(datapath, "bench_targets", maps);
-                targets.Update(TargetFromContainer, datapath.ProgramFd(fromContainer: true));
-                targets.Update(TargetToContainer, datapath.ProgramFd(fromContainer: false));
-                targets.Update(TargetEmpty, Libbpf.ProgramFd(obj, "empty"));
                 var empty = Libbpf.ProgramFd(obj, "empty");
 
-                Func<double> Bench(int fd, int ifindex, int runs, uint mark = 0, Action? before = null)
+                Func<double> Bench(int fd, int ifindex, int runs, Action? before = null)
                 {
-                    Expect(node.Thread.Run(() => Libbpf.TestRun(fd, syn, 1, ifindex, mark).ReturnValue), fd);
+                    Expect(node.Thread.Run(() => Libbpf.TestRun(fd, syn, 1, ifindex, 0).ReturnValue), fd);
                     return () =>
                     {
                         before?.Invoke();
-                        return node.Thread.Run(() => Libbpf.TestRun(fd, syn, runs, ifindex, mark).MeanNanoseconds);
+                        return node.Thread.Run(() => Libbpf.TestRun(fd, syn, runs, ifindex, 0).MeanNanoseconds);
                     };
                 }
 
@@ -136,11 +131,11 @@ internal static class NewFlowCosts
                 }
 
                 group = $"{entries} extra entries: new tuple per run (port rewritten, tail call)";
-                var wrapper = Libbpf.ProgramFd(obj, "fresh");
-                var conntrack = datapath.Map("conntrack");
-                cases.Add(("empty program", group, Bench(wrapper, node.ClientIfindex, freshRepeat, TargetEmpty, () => Clear(conntrack))));
-                cases.Add(("production from_container", group, Bench(wrapper, node.ClientIfindex, freshRepeat, TargetFromContainer, () => Clear(conntrack))));
-                cases.Add(("production to_container", group, Bench(wrapper, node.ServerIfindex, freshRepeat, TargetToContainer, () => Clear(conntrack))));
+                var wrapper = new NewTupleWrapper(node, wrapperObject, datapath);
+                wrappers.Add(wrapper);
+                cases.Add(("empty program", group, wrapper.Measure(null, freshRepeat)));
+                cases.Add(("production from_container", group, wrapper.Measure(true, freshRepeat)));
+                cases.Add(("production to_container", group, wrapper.Measure(false, freshRepeat)));
             }
 
             var measurement = new Measurement("new-flow cost", "empty program");
@@ -150,6 +145,11 @@ internal static class NewFlowCosts
         }
         finally
         {
+            foreach (var wrapper in wrappers)
+            {
+                wrapper.Dispose();
+            }
+
             foreach (var map in maps)
             {
                 map.Dispose();
@@ -161,6 +161,7 @@ internal static class NewFlowCosts
             }
 
             File.Delete(objectFile);
+            File.Delete(wrapperObject);
         }
     }
 

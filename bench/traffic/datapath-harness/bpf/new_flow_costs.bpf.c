@@ -11,9 +11,8 @@
  *   to_stage_N     the same for to-container: 1 flow context + parse + config + endpoint, 2 + clock + mark +
  *                  conntrack lookup, 3 + ipcache, 4 + ingress policy, 5 + conntrack create, 6 + forward accounting
  *   op_*           one operation alone (see each)
- *   fresh          rewrites the TCP source port from a per-CPU counter, then tail-calls bench_targets[skb->mark]:
- *                  the production from_container (0) or to_container (1) on a new tuple per run with warm caches;
- *                  the empty program (2) behind the same wrapper is their baseline
+ *
+ * The production programs on a new tuple per run are measured through new_tuple_wrapper.bpf.c.
  *
  * The difference between consecutive stages, each against the empty program of the same round, is what a step costs.
  */
@@ -29,7 +28,7 @@
 #define BENCH_CLIENT_ENDPOINT	1
 #define BENCH_SERVER_ENDPOINT	2
 
-/* Per-CPU run counter: fresh keys and fresh source ports. */
+/* Per-CPU run counter: fresh keys. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -37,14 +36,6 @@ struct {
 	__type(value, __u32);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bench_counter SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
-	__uint(max_entries, 3);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(__u32));
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} bench_targets SEC(".maps");
 
 /* Conntrack-shaped maps with other flags, same key and value as the production conntrack map. */
 struct {
@@ -392,20 +383,6 @@ int op_parse(struct __sk_buff *skb)
 	struct packet p = {};
 
 	return parse_packet(skb, &p) == PARSE_IPV4 ? TC_ACT_OK : TC_ACT_SHOT;
-}
-
-/* ---- the production program on a new tuple per run ---- */
-SEC("tc")
-int fresh(struct __sk_buff *skb)
-{
-	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
-	__be16 *sport = data + sizeof(struct ethhdr) + sizeof(struct iphdr);
-
-	if ((void *)(sport + 1) > data_end)
-		return TC_ACT_SHOT;
-	*sport = (__be16)bench_next();
-	bpf_tail_call(skb, &bench_targets, skb->mark);
-	return TC_ACT_SHOT;
 }
 
 char _license[] SEC("license") = "Dual BSD/GPL";
