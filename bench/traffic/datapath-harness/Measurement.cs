@@ -43,6 +43,29 @@ internal sealed class Measurement(string suite, string baseline)
             Console.WriteLine($"| {key.Case} | {key.Group} | {Summary(mine.Select(s => s.Ns))} | {(key.Case == baseline ? "–" : Summary(deltas))} | {mine.Count} |");
         }
 
+        // Cases measured for two builds ("name" and "name [commit]", see prog-cost --baseline-commit): the ratio of
+        // their differences to the empty program, taken within each round.
+        var pairs = _samples.Select(s => (s.Case, s.Group)).Distinct()
+            .Select(k => (k.Case, k.Group, Other: _samples.FirstOrDefault(o => o.Group == k.Group && o.Case.StartsWith(k.Case + " [", StringComparison.Ordinal)).Case))
+            .Where(p => p.Other is not null).ToList();
+        if (pairs.Count > 0)
+        {
+            Console.WriteLine();
+            Console.WriteLine($"| {suite}: this build / other build, net of {baseline}, same round | group | ratio median [min–max] | n |");
+            Console.WriteLine("|---|---|---|---|");
+            foreach (var (name, group, other) in pairs)
+            {
+                var ratios = _samples.Where(s => s.Case == name && s.Group == group).Select(s =>
+                {
+                    var empty = _samples.Single(b => b.Round == s.Round && b.Case == baseline && b.Group == group).Ns;
+                    var them = _samples.Single(o => o.Round == s.Round && o.Case == other && o.Group == group).Ns;
+                    return (s.Ns - empty) / (them - empty);
+                }).Order().ToList();
+                var median = ratios.Count % 2 == 1 ? ratios[ratios.Count / 2] : (ratios[(ratios.Count / 2) - 1] + ratios[ratios.Count / 2]) / 2;
+                Console.WriteLine($"| {name} vs {other[(name.Length + 1)..]} | {group} | {median:0.00} [{ratios[0]:0.00}–{ratios[^1]:0.00}] | {ratios.Count} |");
+            }
+        }
+
         if (jsonlPath is not null)
         {
             using var output = File.AppendText(jsonlPath);

@@ -54,7 +54,7 @@ internal static class ProgramCost
             {
                 var group = $"{entries} extra entries";
                 var newTuples = $"{entries} extra entries, new tuple per run";
-                cases.Add(("empty program", group, () => node.Thread.Run(() => Libbpf.TestRun(empty.Fd, ack, repeat, node.ClientIfindex, 0).MeanNanoseconds)));
+                var perBuild = new List<List<(string, string, Func<double>)>>();
                 for (var b = 0; b < builds.Count; b++)
                 {
                     var (label, objects) = builds[b];
@@ -69,25 +69,33 @@ internal static class ProgramCost
                     Expect(Verdict(node, fresh, true, syn, node.ClientIfindex), 0, "new-flow SYN");
                     Expect(Verdict(node, fresh, false, syn, node.ServerIfindex), 0, "new-flow SYN to the server");
                     Expect(Verdict(node, fresh, true, denied, node.ClientIfindex), 2, "denied SYN");
-
-                    cases.Add(($"from-container, established{label}", group, () => Run(node, established, true, ack, node.ClientIfindex, repeat)));
-                    cases.Add(($"from-container, reply{label}", group, () => Run(node, established, true, reply, node.ServerIfindex, repeat)));
-                    cases.Add(($"to-container, established{label}", group, () => Run(node, established, false, ack, node.ServerIfindex, repeat)));
-                    cases.Add(($"to-container, reply{label}", group, () => Run(node, established, false, reply, node.ClientIfindex, repeat)));
-                    cases.Add(($"from-container, SYN, tuple still tracked{label}", group, () => Run(node, fresh, true, syn, node.ClientIfindex, repeat)));
-                    cases.Add(($"to-container, SYN, tuple still tracked{label}", group, () => Run(node, fresh, false, syn, node.ServerIfindex, repeat)));
-                    cases.Add(($"from-container, denied (drop + event){label}", group, () => Run(node, fresh, true, denied, node.ClientIfindex, repeat)));
-                    cases.Add(($"from-container, SYN, new tuple, cold (single runs){label}", group, () => FreshTuples(node, fresh, empty, repeat / 100)));
-
                     var wrapper = new NewTupleWrapper(node, wrapperObject, fresh);
                     wrappers.Add(wrapper);
+
+                    perBuild.Add(
+                    [
+                        ($"from-container, established{label}", group, () => Run(node, established, true, ack, node.ClientIfindex, repeat)),
+                        ($"from-container, reply{label}", group, () => Run(node, established, true, reply, node.ServerIfindex, repeat)),
+                        ($"to-container, established{label}", group, () => Run(node, established, false, ack, node.ServerIfindex, repeat)),
+                        ($"to-container, reply{label}", group, () => Run(node, established, false, reply, node.ClientIfindex, repeat)),
+                        ($"from-container, SYN, tuple still tracked{label}", group, () => Run(node, fresh, true, syn, node.ClientIfindex, repeat)),
+                        ($"to-container, SYN, tuple still tracked{label}", group, () => Run(node, fresh, false, syn, node.ServerIfindex, repeat)),
+                        ($"from-container, denied (drop + event){label}", group, () => Run(node, fresh, true, denied, node.ClientIfindex, repeat)),
+                        ($"from-container, SYN, new tuple, cold (single runs){label}", group, () => FreshTuples(node, fresh, empty, repeat / 100)),
+                        ($"from-container, SYN, new tuple, warm{label}", newTuples, wrapper.Measure(true, freshRepeat)),
+                        ($"to-container, SYN, new tuple, warm{label}", newTuples, wrapper.Measure(false, freshRepeat)),
+                    ]);
                     if (b == 0)
                     {
+                        cases.Add(("empty program", group, () => node.Thread.Run(() => Libbpf.TestRun(empty.Fd, ack, repeat, node.ClientIfindex, 0).MeanNanoseconds)));
                         cases.Add(("empty program", newTuples, wrapper.Measure(null, freshRepeat)));
                     }
+                }
 
-                    cases.Add(($"from-container, SYN, new tuple, warm{label}", newTuples, wrapper.Measure(true, freshRepeat)));
-                    cases.Add(($"to-container, SYN, new tuple, warm{label}", newTuples, wrapper.Measure(false, freshRepeat)));
+                // Each case of every build back to back, so that a ratio between builds compares neighbours in time.
+                for (var i = 0; i < perBuild[0].Count; i++)
+                {
+                    cases.AddRange(perBuild.Select(b => b[i]));
                 }
             }
 
