@@ -26,8 +26,9 @@ namespace Membrane.Datapath.Maps;
 /// endpoint's own decisions probe instead of the map's meta entry). A program reads them and the map pointer at
 /// slightly different times, so before a swap that adds prefix lengths the record is widened to the union of old and
 /// new and one RCU grace period is awaited (a no-op store of the active map) before the swap: no program that read
-/// the narrower masks is still running when the new map appears. After the swap (and its grace period) the record
-/// gets the new masks. Most updates add no prefix length and pay no extra grace period.</item>
+/// the narrower masks is still running when the new map appears (not needed when the narrower masks are empty, see
+/// <see cref="AddsProbes"/>). After the swap (and its grace period) the record gets the new masks. Most updates add
+/// no prefix length and pay no extra grace period.</item>
 /// <item>the hint in the endpoint's ipcache entry that its ingress policy has redirect entries
 /// (<c>IPCACHE_F_INGRESS_REDIRECT</c>; from-container reads the destination's meta entry only when it is set): set
 /// before a policy with ingress redirects becomes active, cleared after the swap to one without them.</item>
@@ -62,9 +63,13 @@ internal sealed class PolicyMapWriter
             var union = (endpoint.PolicyMeta.Ingress | meta.Ingress, endpoint.PolicyMeta.Egress | meta.Egress);
             if (union != endpoint.PolicyMeta)
             {
+                if (AddsProbes(endpoint.PolicyMeta.Ingress, meta.Ingress) || AddsProbes(endpoint.PolicyMeta.Egress, meta.Egress))
+                {
+                    widened.Add(endpoint);
+                }
+
                 endpoint.PolicyMeta = union;
                 _endpoints.Write(endpoint);
-                widened.Add(endpoint);
             }
 
             if (PolicyCodec.HasIngressRedirect(contents) && !endpoint.IngressRedirectHint)
@@ -135,6 +140,18 @@ internal sealed class PolicyMapWriter
         }
 
         policy.SetMirror(slot, new Dictionary<ulong, ulong>(contents));
+    }
+
+    /// <summary>
+    /// Whether a program that read the masks <paramref name="current"/> could decide differently from both the old and
+    /// the new policy when it probes the new map with them: when the new masks add prefix lengths. Not when the
+    /// current masks are empty: such a program probes nothing and drops (133), which is what the old policy, holding
+    /// no entry in that direction, decides too (a new endpoint's first policy needs no extra grace period).
+    /// </summary>
+    private static bool AddsProbes(ulong current, ulong next)
+    {
+        const ulong probeBits = 0x3FFFFUL | (0x3FFFFUL << 32);
+        return (current & probeBits) != 0 && (next & ~current & probeBits) != 0;
     }
 
     /// <summary>Points <c>policy_maps[id]</c> at the given maps: one batch (one grace period) when the kernel can.</summary>
