@@ -118,6 +118,26 @@ public sealed class SeedScenarioTests(ITestOutputHelper output)
         Assert.True(code == 0, stderr);
         Assert.Contains("path: \"/api/v1/payments\"", stdout);
 
+        // trace against the live state: peers by pod name or endpoint id, the agent's policies.
+        (code, stdout, stderr) = await lab.MembraneAsync("policy", "trace", "--src", "frontend", "--dst", "default/users", "--dport", "80",
+            "--http-method", "DELETE", "--http-path", "/api/v1/users/123");
+        Assert.True(code == 0, stderr);
+        Assert.StartsWith("Live policy of the agent (revision 1, 1 policy)\nTracing TCP default/frontend (10.244.1.11) (identity 7740) -> default/users (10.244.1.12) (identity 10616) port 80\n", stdout);
+        Assert.Contains("  L7: DELETE /api/v1/users/123: no HTTP rule matches: 403 Access denied", stdout);
+        Assert.Contains("  verdict: DENIED at L7", stdout);
+        Assert.EndsWith("Final verdict: DENIED\n", stdout);
+        (code, stdout, _) = await lab.MembraneAsync("policy", "trace", "--src", "1", "--dst", "2", "--dport", "80", "--http-path", "/api/v1/users/7");
+        Assert.Equal(0, code);
+        Assert.EndsWith("Final verdict: ALLOWED\n", stdout);
+        (code, stdout, _) = await lab.MembraneAsync("policy", "trace", "--src", "other", "--dst", "users", "--dport", "80", "-o", "json");
+        Assert.Equal(0, code);
+        var trace = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal("denied", trace.GetProperty("verdict").GetString());
+        Assert.Equal(133, trace.GetProperty("ingress").GetProperty("dropReason").GetInt32());
+        (code, _, stderr) = await lab.MembraneAsync("policy", "trace", "--src", "nobody", "--dst", "users", "--dport", "80");
+        Assert.Equal(2, code);
+        Assert.Contains("--src nobody: no endpoint for pod \"nobody\"", stderr);
+
         (code, stdout, stderr) = await lab.MembraneAsync("bpf", "policy", "get", "users");
         Assert.True(code == 0, stderr);
         Golden.AssertMatches("bpf-policy-get.txt", stdout);
