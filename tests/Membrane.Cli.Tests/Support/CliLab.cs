@@ -45,16 +45,16 @@ internal sealed class CliLab : IAsyncDisposable
         {
             for (var i = 0; i < pods.Length; i++)
             {
-                lab.Pods[pods[i].Name] = node.AddPod(pods[i].Name, IPAddress.Parse($"10.244.1.{11 + i}"));
+                lab.Pods[ShortName(pods[i].Name)] = node.AddPod(ShortName(pods[i].Name), IPAddress.Parse($"10.244.1.{11 + i}"));
             }
 
             node.WriteHostsFiles();
             await lab.StartAgentAsync();
             foreach (var (name, labels) in pods)
             {
-                var pod = lab.Pods[name];
-                var (code, stdout, stderr) = await lab.MembraneAsync("endpoint", "create", "--pod", $"default/{name}", "--label", labels,
-                    "--interface", pod.HostInterface, "--ipv4", pod.Address.ToString());
+                var pod = lab.Pods[ShortName(name)];
+                var (code, stdout, stderr) = await lab.MembraneAsync("endpoint", "create", "--pod", name.Contains('/', StringComparison.Ordinal) ? name : $"default/{name}",
+                    "--label", labels, "--interface", pod.HostInterface, "--ipv4", pod.Address.ToString());
                 Assert.True(code == 0, $"endpoint create {name}: {stdout}{stderr}");
             }
 
@@ -66,6 +66,8 @@ internal sealed class CliLab : IAsyncDisposable
             throw;
         }
     }
+
+    private static string ShortName(string name) => name[(name.IndexOf('/', StringComparison.Ordinal) + 1)..];
 
     public async Task StartAgentAsync()
     {
@@ -106,6 +108,33 @@ internal sealed class CliLab : IAsyncDisposable
 
     /// <summary>Starts a long-running verb (monitor, observe --follow) against the instance.</summary>
     public RunningProcess StartMembrane(params string[] args) => MembraneProcess.Start([], [.. args, "--instance", Instance]);
+
+    /// <summary>Starts <c>membrane workload kafka</c> (librdkafka's mock cluster) on the pod's address and waits until it answers.</summary>
+    public async Task ServeKafkaAsync(string pod, int port, params string[] topics)
+    {
+        var address = $"{Pods[pod].Address}:{port}";
+        var workload = MembraneProcess.Start(["ip", "netns", "exec", Pods[pod].Name],
+            ["workload", "kafka", "--listen", address, .. topics.SelectMany(t => new[] { "--topic", t })]);
+        _workloads.Add(workload);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            var (code, _, _) = await MembraneProcess.RunProgramAsync("ip",
+                ["netns", "exec", Pods[pod].Name, "kcat", "-b", address, "-L", "-m", "2"], TimeSpan.FromSeconds(10));
+            if (code == 0)
+            {
+                return;
+            }
+
+            await Task.Delay(200);
+        }
+
+        throw new TimeoutException($"workload kafka on {pod} did not start: {string.Join('\n', workload.Stderr)}");
+    }
+
+    /// <summary>Runs a program inside a pod (<c>ip netns exec</c>), bounded in time.</summary>
+    public Task<(int Code, string Stdout, string Stderr)> InPodAsync(string pod, TimeSpan timeout, string? stdin, params string[] command) =>
+        MembraneProcess.RunProgramAsync("ip", ["netns", "exec", Pods[pod].Name, .. command], timeout, stdin);
 
     /// <summary>Starts <c>membrane workload http</c> in a pod and waits until it answers.</summary>
     public async Task ServeHttpAsync(string pod, int port)

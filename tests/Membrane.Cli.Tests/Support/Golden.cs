@@ -9,7 +9,9 @@ namespace Membrane.Cli.Tests.Support;
 /// </summary>
 internal static partial class Golden
 {
-    public static string Directory { get; } = Path.Combine(FindRoot(), "tests", "Membrane.Cli.Tests", "Golden");
+    public static string RepositoryRoot { get; } = FindRoot();
+
+    public static string Directory { get; } = Path.Combine(RepositoryRoot, "tests", "Membrane.Cli.Tests", "Golden");
 
     public static void AssertMatches(string name, string actual)
     {
