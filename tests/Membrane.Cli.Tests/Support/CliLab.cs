@@ -137,16 +137,22 @@ internal sealed class CliLab : IAsyncDisposable
         MembraneProcess.RunProgramAsync("ip", ["netns", "exec", Pods[pod].Name, .. command], timeout, stdin);
 
     /// <summary>Starts <c>membrane workload http</c> in a pod and waits until it answers.</summary>
-    public async Task ServeHttpAsync(string pod, int port)
+    public Task ServeHttpAsync(string pod, int port) => ServeAsync("http", pod, port);
+
+    /// <summary>Starts <c>membrane workload grpc</c> (the catalog service, h2c) in a pod and waits until it accepts connections.</summary>
+    public Task ServeGrpcAsync(string pod, int port) => ServeAsync("grpc", pod, port);
+
+    private async Task ServeAsync(string kind, string pod, int port)
     {
-        var workload = MembraneProcess.Start(["ip", "netns", "exec", Pods[pod].Name], ["workload", "http", "--listen", $"0.0.0.0:{port}"]);
+        var workload = MembraneProcess.Start(["ip", "netns", "exec", Pods[pod].Name], ["workload", kind, "--listen", $"0.0.0.0:{port}"]);
         _workloads.Add(workload);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (DateTime.UtcNow < deadline)
         {
             var (code, _, _) = await MembraneProcess.RunProgramAsync("ip",
                 ["netns", "exec", Pods[pod].Name, "curl", "-s", "-o", "/dev/null", "--max-time", "1", $"http://127.0.0.1:{port}/"], TimeSpan.FromSeconds(10));
-            if (code == 0)
+            // curl connected (exit 0), or got an answer it could not read as HTTP/1.1 from the h2c-only server (exit 1, 8, 56).
+            if (code is 0 or 1 or 8 or 16 or 56)
             {
                 return;
             }
@@ -154,7 +160,7 @@ internal sealed class CliLab : IAsyncDisposable
             await Task.Delay(100);
         }
 
-        throw new TimeoutException($"workload http on {pod}:{port} did not start: {string.Join('\n', workload.Stderr)}");
+        throw new TimeoutException($"workload {kind} on {pod}:{port} did not start: {string.Join('\n', workload.Stderr)}");
     }
 
     /// <summary>curl from a pod: the HTTP status ("000" when nothing answered) and the body.</summary>
