@@ -146,6 +146,18 @@ public sealed class SeedScenarioTests(ITestOutputHelper output)
         Assert.True(code == 0, stderr);
         Golden.AssertMatches("identity-list.txt", stdout);
 
+        (code, stdout, _) = await lab.MembraneAsync("identity", "get", "10616");
+        Assert.Equal(0, code);
+        Assert.Equal("ID      LABELS                                     ENDPOINTS\n10616   k8s:app=users                              2\n" +
+            "        k8s:io.cilium.k8s.policy.cluster=default\n        k8s:io.kubernetes.pod.namespace=default\n", stdout);
+        (code, stdout, _) = await lab.MembraneAsync("endpoint", "get", "users", "-o", "json");
+        Assert.Equal(0, code);
+        var endpoint = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal(2, endpoint.GetProperty("id").GetInt32());
+        Assert.Equal("Enabled", endpoint.GetProperty("ingressEnforcement").GetString());
+        Assert.Equal("user-service-api-policy", Assert.Single(endpoint.GetProperty("ingressPolicies").EnumerateArray()).GetProperty("name").GetString());
+        Assert.Equal(15080, Assert.Single(endpoint.GetProperty("proxyRedirects").EnumerateArray()).GetProperty("proxyPort").GetInt32());
+
         (code, stdout, stderr) = await lab.MembraneAsync("bpf", "ipcache", "list");
         Assert.True(code == 0, stderr);
         Golden.AssertMatches("bpf-ipcache-list.txt", stdout);
