@@ -2,7 +2,7 @@
 # Shared set-up for ./membrane and ./test: install missing Debian packages, check the .NET SDK, build incrementally.
 # Sourced, not executed. Prints progress on stderr so command output (e.g. -o json) stays clean on stdout.
 
-MEMBRANE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export MEMBRANE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 # Debian 12 packages Membrane needs at build, test and run time (one place; the README lists the same).

@@ -19,6 +19,9 @@ public static class CliApp
         root.Subcommands.Add(Commands.Bpf.BpfCommand.Build());
         root.Subcommands.Add(Commands.Monitor.MonitorCommand.Build());
         root.Subcommands.Add(Commands.Observe.ObserveCommand.Build());
+        root.Subcommands.Add(Commands.Proxy.ProxyCommand.Build());
+        root.Subcommands.Add(Commands.Demo.DemoCommand.Build());
+        root.Subcommands.Add(Commands.Lab.LabCommand.Build());
         root.Subcommands.Add(Commands.Workload.WorkloadCommand.Build());
         return root;
     }

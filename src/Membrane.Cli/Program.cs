@@ -9,7 +9,9 @@ public static class Program
     public static int Main(string[] args)
     {
         var parse = CliApp.BuildRoot().Parse(args);
-        var exitCode = parse.Invoke();
+        // Ctrl-C cancels the verb's token; lab up then tears down what it created, which takes longer than the
+        // library's default 2 s grace before it kills the process.
+        var exitCode = parse.Invoke(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(60) });
         return parse.Errors.Count > 0 ? 2 : exitCode;
     }
 }

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using Membrane.Agent.Api;
+using Membrane.Agent.Hosting;
 using Membrane.Datapath;
 using Membrane.Datapath.Netns;
 
@@ -13,12 +15,6 @@ public interface ILabProgress
     void Step(string message);
 }
 
-/// <summary>Registers a lab pod with the agent as an endpoint; returns the endpoint id.</summary>
-public delegate Task<int> RegisterEndpoint(LabTopology topology, LabPod pod, string hostInterface, CancellationToken cancellationToken);
-
-/// <summary>Waits until the agent serves its API; throws with a clear message if it does not.</summary>
-public delegate Task WaitForAgent(string instance, int agentPid, CancellationToken cancellationToken);
-
 /// <summary>
 /// Brings a lab up and down: the node and pod namespaces (Datapath's netns primitives), hosts files with pod names
 /// and aliases, the agent inside the node namespace, one endpoint per pod, and the pods' workloads. Everything it
@@ -30,7 +26,7 @@ public sealed class LabController(string membraneExecutable, ILabProgress progre
 
     /// <summary>Creates the lab. If a lab with this name is already up from the same topology file, returns its state
     /// unchanged; any failure (or cancellation) tears down what was created and rethrows.</summary>
-    public async Task<LabState> UpAsync(LabTopology topology, string topologyFile, RegisterEndpoint register, WaitForAgent waitForAgent, CancellationToken cancellationToken)
+    public async Task<LabState> UpAsync(LabTopology topology, string topologyFile, CancellationToken cancellationToken)
     {
         var stateFile = LabPaths.StateFile(topology.Name);
         var existing = LabState.Load(stateFile);
@@ -77,12 +73,12 @@ public sealed class LabController(string membraneExecutable, ILabProgress progre
                 AgentEnvironment);
             state = state with { AgentPid = agentPid };
             state.Save(stateFile);
-            await waitForAgent(topology.Name, agentPid, cancellationToken).ConfigureAwait(false);
+            await WaitForAgentAsync(topology.Name, agentPid, cancellationToken).ConfigureAwait(false);
 
             for (var i = 0; i < pods.Count; i++)
             {
                 var pod = topology.Pods[i];
-                var id = await register(topology, pod, pods[i].HostInterface, cancellationToken).ConfigureAwait(false);
+                var id = await RegisterAsync(topology, pod, pods[i].HostInterface, cancellationToken).ConfigureAwait(false);
                 pods[i] = pods[i] with { EndpointId = id };
                 progress.Step($"endpoint {id,5} {pod.QualifiedName}");
             }
@@ -224,6 +220,56 @@ public sealed class LabController(string membraneExecutable, ILabProgress progre
         LabServerKind.Kafka => ["workload", "kafka", "--listen", $"{pod.Address}:{pod.Port}"],
         _ => throw new ArgumentOutOfRangeException(nameof(pod)),
     };
+
+    private static async Task<int> RegisterAsync(LabTopology topology, LabPod pod, string hostInterface, CancellationToken cancellationToken)
+    {
+        using var client = new AgentClient(AgentPaths.Socket(topology.Name));
+        var endpoint = await client.CreateEndpointAsync(new EndpointCreateRequest
+        {
+            PodName = pod.Name,
+            Namespace = pod.Namespace,
+            Labels = pod.Labels,
+            NamespaceLabels = topology.NamespaceLabels.TryGetValue(pod.Namespace, out var nsLabels) ? nsLabels : null,
+            InterfaceName = hostInterface,
+            IPv4 = pod.Address.ToString(),
+            NamedPorts = pod.Server == LabServerKind.None ? null : [new NamedPortModel(pod.Server.ToString().ToLowerInvariant(), pod.Port)],
+        }, cancellationToken).ConfigureAwait(false);
+        return endpoint.Id;
+    }
+
+    private static async Task WaitForAgentAsync(string instance, int agentPid, CancellationToken cancellationToken)
+    {
+        using var client = new AgentClient(AgentPaths.Socket(instance));
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        while (DateTime.UtcNow < deadline)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (!IsProcessRunning(instance, agentPid))
+            {
+                throw new LabException($"the agent exited during start-up; last lines of {LabPaths.Log(instance, "agent")}:{Environment.NewLine}{Tail(LabPaths.Log(instance, "agent"), 15)}");
+            }
+
+            if (AgentClient.IsListening(client.SocketPath))
+            {
+                try
+                {
+                    await client.GetStatusAsync(cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+                catch (AgentUnavailableException)
+                {
+                    // Listening but not serving yet: keep waiting.
+                }
+            }
+
+            await Task.Delay(100, cancellationToken).ConfigureAwait(false);
+        }
+
+        throw new LabException($"the agent did not answer within 90 s; see {LabPaths.Log(instance, "agent")}");
+    }
+
+    private static string Tail(string file, int lines) =>
+        File.Exists(file) ? string.Join(Environment.NewLine, File.ReadLines(file).TakeLast(lines).Select(l => "  | " + l)) : "  (no log)";
 
     private static void WriteHostsFiles(LabState state)
     {

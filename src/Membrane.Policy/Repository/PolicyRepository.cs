@@ -155,13 +155,26 @@ public sealed class PolicyRepository
         }
     }
 
-    /// <summary>Adds an endpoint or updates it (labels, address, named ports); allocates its identity.</summary>
+    /// <summary>
+    /// Adds an endpoint or updates it (labels, address, named ports); allocates its identity. Throws
+    /// <see cref="ArgumentException"/> (and changes nothing) for id 0 or an address another endpoint has.
+    /// </summary>
     public PolicyUpdate UpsertEndpoint(EndpointInfo endpoint)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
+        if (endpoint.Id == 0)
+        {
+            throw new ArgumentException("endpoint id 0 is not valid (ids are 1-65535)", nameof(endpoint));
+        }
+
         var labels = endpoint.IdentityLabels;
         lock (_lock)
         {
+            if (endpoint.IPv4 is { } address && _endpoints.Values.FirstOrDefault(e => e.Info.Id != endpoint.Id && address.Equals(e.Info.IPv4)) is { } owner)
+            {
+                throw new ArgumentException($"address {address} already belongs to endpoint {owner.Info.Id} ({owner.Info.QualifiedName})", nameof(endpoint));
+            }
+
             var op = new Operation { AddressesChanged = true };
             var id = _allocator.Allocate(labels);
             AcquireIdentity(id, labels);

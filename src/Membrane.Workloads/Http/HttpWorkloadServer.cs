@@ -86,7 +86,6 @@ public sealed class HttpWorkloadServer : IAsyncDisposable
         }
         else if (path == "/api/v1/payments" && method == "POST")
         {
-            status = 201;
             data = new { payment = "accepted", bytes = bodyBytes };
         }
 

@@ -174,3 +174,23 @@ public sealed class ConnectionResolutionTests
         Assert.Equal(["default/users"], world.L4DecidedBy.Select(p => p.QualifiedName));
     }
 }
+
+/// <summary>Bad endpoint input is refused before anything changes.</summary>
+public sealed class EndpointValidationTests
+{
+    [Fact]
+    public void DuplicateAddressAndIdZeroAreRefused()
+    {
+        var t = new TestRepository();
+        t.Add(1, "default", "app=a", "10.0.0.1");
+        var revision = t.Repository.Revision;
+        var e = Assert.Throws<ArgumentException>(() => t.Repository.UpsertEndpoint(Endpoint(2, "default", "app=b", "10.0.0.1")));
+        Assert.StartsWith("address 10.0.0.1 already belongs to endpoint 1 (default/pod1)", e.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => t.Repository.UpsertEndpoint(Endpoint(0, "default", "app=b")));
+        Assert.Equal(revision, t.Repository.Revision);
+        Assert.Null(t.Repository.GetEndpointPolicy(2));
+        Assert.Equal(t.IdentityOf(1), t.IpCache.Lookup(IPAddress.Parse("10.0.0.1")));
+        t.Repository.UpsertEndpoint(Endpoint(1, "default", "app=a", "10.0.0.1"));
+        Assert.Equal(1, t.Repository.GetEndpointPolicy(IPAddress.Parse("10.0.0.1"))!.EndpointId);
+    }
+}
