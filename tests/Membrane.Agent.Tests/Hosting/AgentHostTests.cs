@@ -282,6 +282,25 @@ public sealed class AgentHostTests(ITestOutputHelper output)
         Assert.Matches("hubble_lost_events_total\\{source=\"(perf_event_ring_buffer|observer_events_queue)\"\\} [1-9]", metrics);
     }
 
+    [Fact]
+    public async Task Enforcement_mode_always_denies_without_any_policy_and_the_drop_names_the_mode()
+    {
+        await using var lab = await AgentLab.StartAsync(output, [("frontend", "default", Frontend), ("users", "default", Users)],
+            o => o with { PolicyEnforcement = "always" });
+        await lab.ServeHttpAsync("users", 80);
+
+        Assert.Equal("000", (await lab.CurlAsync("frontend", "GET", $"http://{lab["users"].Address}/", maxSeconds: 1.5)).Status);
+        var status = await lab.Client.GetStatusAsync();
+        Assert.Equal("always", status.PolicyEnforcement);
+        Assert.All(await lab.Client.ListEndpointsAsync(), e => Assert.Equal(("Enabled", "Enabled"), (e.IngressEnforcement, e.EgressEnforcement)));
+
+        var drop = (await ObserveAsync(lab, "--verdict", "DROPPED", "--type", "drop", "--last", "1")).Single();
+        Assert.Equal("EGRESS", drop.GetProperty("traffic_direction").GetString());
+        var by = Assert.Single(drop.GetProperty("egress_denied_by").EnumerateArray());
+        Assert.Equal("policy-enforcement-always", by.GetProperty("name").GetString());
+        Assert.Equal("Membrane", by.GetProperty("kind").GetString());
+    }
+
     private const string AllowOtherToUsers = """
         apiVersion: cilium.io/v2
         kind: CiliumNetworkPolicy
