@@ -58,9 +58,11 @@ public sealed class AgentLifecycleTests(ITestOutputHelper output)
     {
         await using var lab = await CliLab.StartAsync(output, ("frontend", "app=frontend"), ("users", "app=users"), ("other", "app=other"));
         await lab.ServeHttpAsync("users", 80);
-        var good = lab.WritePolicy("users-l4.yaml", UsersL4);
-        var (code, stdout, stderr) = await lab.MembraneAsync("policy", "import", good);
+        var (code, stdout, stderr) = await MembraneProcess.RunWithInputAsync(UsersL4, "policy", "import", "-", "--instance", lab.Instance);
         Assert.True(code == 0, stderr);
+        (code, stdout, _) = await lab.MembraneAsync("policy", "get");
+        Assert.Equal(0, code);
+        Assert.Contains("   <stdin>:1:1   ", stdout);
 
         var broken = lab.WritePolicy("broken.yaml", Broken);
         (code, stdout, stderr) = await lab.MembraneAsync("policy", "import", broken);
