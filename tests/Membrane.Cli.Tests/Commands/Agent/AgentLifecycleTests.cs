@@ -114,6 +114,22 @@ public sealed class AgentLifecycleTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task The_agent_refuses_to_start_with_a_missing_namespace_or_next_to_a_running_agent_of_its_instance()
+    {
+        var (code, _, stderr) = await MembraneProcess.RunAsync("agent", "--instance", "mcnone", "--node-netns", "/var/run/netns/mc-does-not-exist",
+            "--state-dir", Path.Combine(Path.GetTempPath(), "membrane-cli-none"), "--metrics-address", "");
+        Assert.Equal(1, code);
+        Assert.Contains("error: the agent could not start: --node-netns /var/run/netns/mc-does-not-exist: no such network namespace", stderr);
+
+        await using var lab = await CliLab.StartAsync(output, ("frontend", "app=frontend"));
+        (code, _, stderr) = await MembraneProcess.RunAsync("agent", "--instance", lab.Instance, "--node-netns", lab.Node.Path, "--metrics-address", "");
+        Assert.Equal(1, code);
+        Assert.Contains($"another agent of instance {lab.Instance} is running", stderr);
+        (code, _, _) = await lab.MembraneAsync("status");
+        Assert.Equal(0, code);
+    }
+
+    [Fact]
     public async Task Monitor_selects_events_by_endpoint_and_type()
     {
         await using var lab = await CliLab.StartAsync(output, ("frontend", "app=frontend"), ("users", "app=users"), ("other", "app=other"));
