@@ -176,6 +176,13 @@ public sealed class SeedScenarioTests(ITestOutputHelper output)
         Assert.Matches(@"Flows:            \d+/4095 buffered, \d+ seen, 0 lost\n", stdout);
         Assert.Contains("Health:           OK\n", stdout);
 
+        (code, stdout, _) = await lab.MembraneAsync("status", "--verbose");
+        Assert.Equal(0, code);
+        Assert.Matches(@"\nDrops:\n  REASON\s+DIRECTION\s+PACKETS\n  Policy denied \(133\)\s+ingress\s+\d+\n", stdout);
+        Assert.Matches(@"\n  policy \(endpoint 2\)\s+3\s+16382\s+0\.0%\n", stdout);
+        Assert.Contains("Lost events:      kernel ring buffer 0, event queue 0, flow buffer 0, slow readers 0\n", stdout);
+        Assert.Contains("\n  proxy       OK      http 0.0.0.0:15080, kafka 0.0.0.0:15090\n", stdout);
+
         (code, stdout, _) = await lab.MembraneAsync("status", "-o", "json");
         Assert.Equal(0, code);
         var status = JsonDocument.Parse(stdout).RootElement;
