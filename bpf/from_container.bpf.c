@@ -28,14 +28,17 @@ static __always_inline int egress_decision(struct __sk_buff *skb, struct flow_co
 	struct policy_decision in;
 
 	c->dst_identity = ipcache_identity(dst);
-	policy_evaluate(ep->endpoint_id, DIR_EGRESS, c->dst_identity, &c->pkt, d);
+	policy_evaluate_own(ep, DIR_EGRESS, c->dst_identity, &c->pkt, d);
 	c->cookie = d->cookie;
 	c->match_type = d->match_type;
 	c->proxy_port = d->proxy_port;
 	policy_verdict_notify(skb, c, cfg, d->verdict, d->drop_reason);
 	if (d->drop_reason)
 		return d->drop_reason;
-	if (!dst || !(dst->flags & IPCACHE_F_LOCAL_ENDPOINT) || !policy_has_redirect(dst->endpoint_id, DIR_INGRESS))
+	/* The ipcache flag spares the destination's meta lookup for the common destination without L7 ingress rules. */
+	if (!dst || (dst->flags & (IPCACHE_F_LOCAL_ENDPOINT | IPCACHE_F_INGRESS_REDIRECT)) !=
+			    (IPCACHE_F_LOCAL_ENDPOINT | IPCACHE_F_INGRESS_REDIRECT) ||
+	    !policy_has_redirect(dst->endpoint_id, DIR_INGRESS))
 		return 0;
 
 	policy_evaluate(dst->endpoint_id, DIR_INGRESS, ep->identity, &c->pkt, &in);
@@ -66,7 +69,7 @@ int from_container(struct __sk_buff *skb)
 	const struct endpoint_info *ep;
 	struct policy_decision d;
 	struct flow_context c;
-	struct ct_entry *entry;
+	struct ct_entry *entry, *tracked;
 	struct ct_key key;
 	bool changed;
 	__u32 now;
@@ -117,11 +120,11 @@ int from_container(struct __sk_buff *skb)
 		}
 	}
 
-	/* 3. A connection the endpoint opened. */
+	/* 3. A connection the endpoint opened. A SYN opens a connection: it is decided as new even when its tuple is
+	 * tracked (a retransmission, or the tuple reused after a close), and then reopens that entry in place. */
 	ct_key_forward(&key, &c.pkt, DIR_EGRESS);
-	/* A SYN opens a connection: it is decided as new even when its tuple is tracked (a retransmission, or the
-	 * tuple reused after a close), which also saves the lookup on the new-flow path. */
-	entry = ct_trackable(&c.pkt) && !(c.pkt.flags & PACKET_F_TCP_SYN_ONLY) ? ct_lookup(&key, now) : NULL;
+	tracked = ct_trackable(&c.pkt) ? ct_find(&key) : NULL;
+	entry = tracked && ct_alive(tracked, now) && !(c.pkt.flags & PACKET_F_TCP_SYN_ONLY) ? tracked : NULL;
 	if (entry) {
 		c.dst_identity = entry->dst_identity;
 		c.cookie = entry->cookie;
@@ -161,7 +164,7 @@ int from_container(struct __sk_buff *skb)
 		counter_increment(COUNTER_PROXY_REDIRECTS);
 	}
 	if (ct_trackable(&c.pkt)) {
-		struct ct_entry created = {
+		struct ct_verdict verdict = {
 			.policy_generation = ep->policy_generation,
 			.src_identity = ep->identity,
 			.dst_identity = c.dst_identity,
@@ -171,7 +174,7 @@ int from_container(struct __sk_buff *skb)
 			.flags = d.verdict == VERDICT_REDIRECT ? CT_F_PROXY_REDIRECT : 0,
 		};
 
-		ret = ct_create(&key, &created, &c.pkt, cfg, now);
+		ret = ct_create(&key, tracked, &verdict, &c.pkt, cfg, now);
 		if (ret)
 			return drop_packet(skb, &c, ret);
 	}

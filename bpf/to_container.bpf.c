@@ -20,7 +20,7 @@ static __always_inline int ingress_decision(struct __sk_buff *skb, struct flow_c
 					    const struct endpoint_info *ep, const struct datapath_config *cfg,
 					    bool from_proxy, struct policy_decision *d)
 {
-	policy_evaluate(ep->endpoint_id, DIR_INGRESS, c->src_identity, &c->pkt, d);
+	policy_evaluate_own(ep, DIR_INGRESS, c->src_identity, &c->pkt, d);
 	c->cookie = d->cookie;
 	c->match_type = d->match_type;
 	policy_verdict_notify(skb, c, cfg, d->verdict, d->drop_reason);
@@ -40,7 +40,7 @@ int to_container(struct __sk_buff *skb)
 	const struct endpoint_info *ep;
 	struct policy_decision d;
 	struct flow_context c;
-	struct ct_entry *entry;
+	struct ct_entry *entry, *tracked;
 	struct ct_key key;
 	bool from_proxy, changed;
 	__u32 now;
@@ -86,11 +86,11 @@ int to_container(struct __sk_buff *skb)
 		}
 	}
 
-	/* 3. A connection the endpoint accepted. */
+	/* 3. A connection the endpoint accepted. A SYN opens a connection: it is decided as new even when its tuple is
+	 * tracked (a retransmission, or the tuple reused after a close), and then reopens that entry in place. */
 	ct_key_forward(&key, &c.pkt, DIR_INGRESS);
-	/* A SYN opens a connection: it is decided as new even when its tuple is tracked (a retransmission, or the
-	 * tuple reused after a close), which also saves the lookup on the new-flow path. */
-	entry = ct_trackable(&c.pkt) && !(c.pkt.flags & PACKET_F_TCP_SYN_ONLY) ? ct_lookup(&key, now) : NULL;
+	tracked = ct_trackable(&c.pkt) ? ct_find(&key) : NULL;
+	entry = tracked && ct_alive(tracked, now) && !(c.pkt.flags & PACKET_F_TCP_SYN_ONLY) ? tracked : NULL;
 	if (entry) {
 		c.src_identity = entry->src_identity;
 		c.cookie = entry->cookie;
@@ -118,7 +118,7 @@ int to_container(struct __sk_buff *skb)
 	if (ret)
 		return drop_packet(skb, &c, ret);
 	if (ct_trackable(&c.pkt)) {
-		struct ct_entry created = {
+		struct ct_verdict verdict = {
 			.policy_generation = ep->policy_generation,
 			.src_identity = c.src_identity,
 			.dst_identity = ep->identity,
@@ -127,7 +127,7 @@ int to_container(struct __sk_buff *skb)
 			.flags = from_proxy ? CT_F_PROXY_UPSTREAM : 0,
 		};
 
-		ret = ct_create(&key, &created, &c.pkt, cfg, now);
+		ret = ct_create(&key, tracked, &verdict, &c.pkt, cfg, now);
 		if (ret)
 			return drop_packet(skb, &c, ret);
 	}

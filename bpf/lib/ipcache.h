@@ -13,10 +13,11 @@
 static __always_inline const struct ipcache_value *ipcache_lookup(__be32 addr)
 {
 	const struct ipcache_value *value = bpf_map_lookup_elem(&ipcache_hosts, &addr);
-	struct ipcache_prefix_key key = { .prefixlen = 32, .addr = addr };
+	struct ipcache_prefix_key key;
 
 	if (value)
 		return value;
+	store_u64(&key, 32 | (__u64)addr << 32);
 	return bpf_map_lookup_elem(&ipcache_cidrs, &key);
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Every map, defined once and included by each program object. All maps are pinned by name under the instance's
- * pin root (/sys/fs/bpf/membrane/v1/<instance>/), so the objects share them, and a reloaded object reuses them:
+ * pin root (/sys/fs/bpf/membrane/v2/<instance>/), so the objects share them, and a reloaded object reuses them:
  * enforcement state survives an agent restart. libbpf refuses to reuse a pinned map whose definition differs,
  * which is why a change here needs a new pin version.
  */

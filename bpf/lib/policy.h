@@ -10,7 +10,8 @@
  * Only lengths the map actually holds are probed: the map's meta entry for the direction has one bit per port prefix
  * length present (and bit 17 for protocol-0 entries), separately for specific and wildcard identities. A typical
  * policy (exact ports) costs one probe per identity class; the meta entry lives in the same map, so it changes
- * atomically with the entries it describes.
+ * atomically with the entries it describes. An endpoint's own decisions read a copy of the masks from its record
+ * instead (one hash lookup less; shared.h, endpoint_info, says why the copy is always wide enough).
  */
 #ifndef MEMBRANE_LIB_POLICY_H
 #define MEMBRANE_LIB_POLICY_H
@@ -28,30 +29,47 @@ struct policy_decision {
 	__u8 pad;
 };
 
+/* Writes a policy key with one store (see store_u64). */
+static __always_inline void policy_key_set(struct policy_key *key, __u32 identity, __be16 dport, __u8 protocol,
+					   __u8 traffic)
+{
+	store_u64(key, (__u64)identity | (__u64)dport << 32 | (__u64)protocol << 48 | (__u64)traffic << 56);
+}
+
 /* Longest-prefix entry for one identity; *prefix gets its contract prefix length (0, or 8 + port prefix). */
 static __always_inline const struct policy_value *
 policy_longest_match(void *map, __u32 prefixes, __u32 identity, __u8 direction, __u8 protocol, __u16 port,
 		     __u8 *prefix)
 {
-	struct policy_key key = { .identity = identity, .protocol = protocol };
 	const struct policy_value *value;
+	struct policy_key key;
 
-#pragma clang loop unroll(full)
-	for (int len = 16; len >= 0; len--) {
-		if (!(prefixes & (1u << len)))
-			continue;
-		key.dport = bpf_htons(len ? (__u16)(port & (0xFFFF << (16 - len))) : 0);
-		key.traffic = direction | (len << POLICY_TRAFFIC_PREFIX_SHIFT);
+	/* Exact ports first, then port ranges only if the map holds any: a typical policy names exact ports, and one
+	 * test skips the 16 absent lengths (docs/performance.md, "Where a new flow's time goes"). */
+	if (prefixes & (1u << 16)) {
+		policy_key_set(&key, identity, bpf_htons(port), protocol, direction | (16 << POLICY_TRAFFIC_PREFIX_SHIFT));
 		value = bpf_map_lookup_elem(map, &key);
 		if (value) {
-			*prefix = 8 + len;
+			*prefix = 8 + 16;
 			return value;
 		}
 	}
+	if (prefixes & 0xFFFF) {
+#pragma clang loop unroll(full)
+		for (int len = 15; len >= 0; len--) {
+			if (!(prefixes & (1u << len)))
+				continue;
+			policy_key_set(&key, identity, bpf_htons(len ? (__u16)(port & (0xFFFF << (16 - len))) : 0),
+				       protocol, direction | (len << POLICY_TRAFFIC_PREFIX_SHIFT));
+			value = bpf_map_lookup_elem(map, &key);
+			if (value) {
+				*prefix = 8 + len;
+				return value;
+			}
+		}
+	}
 	if (prefixes & (1u << POLICY_PREFIX_ANY_PROTOCOL)) {
-		key.protocol = 0;
-		key.dport = 0;
-		key.traffic = direction;
+		policy_key_set(&key, identity, 0, 0, direction);
 		value = bpf_map_lookup_elem(map, &key);
 		if (value) {
 			*prefix = 0;
@@ -61,20 +79,23 @@ policy_longest_match(void *map, __u32 prefixes, __u32 identity, __u8 direction, 
 	return NULL;
 }
 
+#define POLICY_EVALUATE_META_GIVEN	(1u << 31)	/* in endpoint_direction: meta holds the prefix masks */
+
 /*
  * Evaluates the policy of an endpoint in one direction for a packet exchanged with peer; fills d. A global
  * (non-inlined) function: the verifier checks it once instead of once per call site, which keeps the programs far
- * below the verifier's complexity limit. Arguments are packed because BPF calls take at most five.
+ * below the verifier's complexity limit. Arguments are packed because BPF calls take at most five. The prefix masks
+ * come from meta (peer_prefixes | any_prefixes << 32) when POLICY_EVALUATE_META_GIVEN is set (the endpoint's own
+ * record holds them), else from the map's meta entry.
  */
 __attribute__((noinline)) int policy_evaluate_packed(__u32 endpoint_direction, __u32 peer, __u32 protocol_port,
-						      struct policy_decision *d)
+						      __u64 meta, struct policy_decision *d)
 {
 	__u8 direction = endpoint_direction & 1, protocol = protocol_port >> 16;
-	struct policy_key meta_key = { .traffic = POLICY_META_TRAFFIC(direction) };
 	const struct policy_value *a = NULL, *b, *pick, *deny = NULL;
-	__u32 index = endpoint_direction >> 1;
+	__u32 index = (endpoint_direction & ~POLICY_EVALUATE_META_GIVEN) >> 1;
+	__u32 peer_prefixes, any_prefixes;
 	__u16 port = protocol_port & 0xFFFF;
-	const struct policy_meta *meta;
 	__u8 a_prefix = 0, b_prefix = 0;
 	void *map;
 
@@ -86,14 +107,25 @@ __attribute__((noinline)) int policy_evaluate_packed(__u32 endpoint_direction, _
 		d->drop_reason = DROP_NO_CONFIGURATION;
 		return 0;
 	}
-	meta = bpf_map_lookup_elem(map, &meta_key);
-	if (!meta) {
-		d->drop_reason = DROP_NO_CONFIGURATION;
-		return 0;
+	if (endpoint_direction & POLICY_EVALUATE_META_GIVEN) {
+		peer_prefixes = (__u32)meta;
+		any_prefixes = meta >> 32;
+	} else {
+		const struct policy_meta *entry;
+		struct policy_key meta_key;
+
+		policy_key_set(&meta_key, 0, 0, 0, POLICY_META_TRAFFIC(direction));
+		entry = bpf_map_lookup_elem(map, &meta_key);
+		if (!entry) {
+			d->drop_reason = DROP_NO_CONFIGURATION;
+			return 0;
+		}
+		peer_prefixes = entry->peer_prefixes;
+		any_prefixes = entry->any_prefixes;
 	}
 	if (peer != IDENTITY_ANY)
-		a = policy_longest_match(map, meta->peer_prefixes, peer, direction, protocol, port, &a_prefix);
-	b = policy_longest_match(map, meta->any_prefixes & ~POLICY_META_HAS_REDIRECT, IDENTITY_ANY, direction, protocol, port,
+		a = policy_longest_match(map, peer_prefixes, peer, direction, protocol, port, &a_prefix);
+	b = policy_longest_match(map, any_prefixes & ~POLICY_META_HAS_REDIRECT, IDENTITY_ANY, direction, protocol, port,
 				 &b_prefix);
 
 	if (a && a->verdict == VERDICT_DENY) {
@@ -139,23 +171,36 @@ __attribute__((noinline)) int policy_evaluate_packed(__u32 endpoint_direction, _
  */
 static __always_inline bool policy_has_redirect(__u16 endpoint_id, __u8 direction)
 {
-	struct policy_key meta_key = { .traffic = POLICY_META_TRAFFIC(direction) };
 	const struct policy_meta *meta;
+	struct policy_key meta_key;
 	__u32 index = endpoint_id;
 	void *map;
 
 	map = bpf_map_lookup_elem(&policy_maps, &index);
 	if (!map)
 		return true;	/* let the full evaluation report the missing configuration */
+	policy_key_set(&meta_key, 0, 0, 0, POLICY_META_TRAFFIC(direction));
 	meta = bpf_map_lookup_elem(map, &meta_key);
 	return !meta || (meta->any_prefixes & POLICY_META_HAS_REDIRECT);
 }
 
+/* The decision of an endpoint's own policy: the prefix masks come from its record (endpoint_info.policy_meta). */
+static __always_inline void policy_evaluate_own(const struct endpoint_info *ep, __u8 direction, __u32 peer,
+						const struct packet *p, struct policy_decision *d)
+{
+	const struct policy_meta *meta = direction == DIR_INGRESS ? &ep->ingress_meta : &ep->egress_meta;
+
+	policy_evaluate_packed(POLICY_EVALUATE_META_GIVEN | ((__u32)ep->endpoint_id << 1) | direction, peer,
+			       ((__u32)p->protocol << 16) | p->policy_port,
+			       meta->peer_prefixes | (__u64)meta->any_prefixes << 32, d);
+}
+
+/* The decision of another endpoint's policy (known by id only): the prefix masks come from its map's meta entry. */
 static __always_inline void
 policy_evaluate(__u16 endpoint_id, __u8 direction, __u32 peer, const struct packet *p, struct policy_decision *d)
 {
-	policy_evaluate_packed(((__u32)endpoint_id << 1) | direction, peer,
-			       ((__u32)p->protocol << 16) | p->policy_port, d);
+	policy_evaluate_packed(((__u32)endpoint_id << 1) | direction, peer, ((__u32)p->protocol << 16) | p->policy_port,
+			       0, d);
 }
 
 #endif

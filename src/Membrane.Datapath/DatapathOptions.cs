@@ -6,7 +6,7 @@ public sealed record DatapathOptions
     /// <summary>Default conntrack capacity (entries).</summary>
     public const int DefaultConntrackCapacity = 131072;
 
-    /// <summary>Instance name: pins live under <c>/sys/fs/bpf/membrane/v1/&lt;instance&gt;/</c> (a-z, 0-9, '-', '_').</summary>
+    /// <summary>Instance name: pins live under <c>/sys/fs/bpf/membrane/v2/&lt;instance&gt;/</c> (a-z, 0-9, '-', '_').</summary>
     public required string Instance { get; init; }
 
     /// <summary>The node network namespace holding the endpoints' host-side veths and the proxy listeners

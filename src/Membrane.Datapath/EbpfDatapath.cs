@@ -16,7 +16,7 @@ namespace Membrane.Datapath;
 /// <summary>
 /// The eBPF datapath of one node: loads the programs, owns the pinned maps of an instance, attaches to endpoints,
 /// and turns the Policy layer's map state into kernel state. Everything it creates lives in the kernel and on bpffs
-/// (<c>/sys/fs/bpf/membrane/v1/&lt;instance&gt;/</c>): disposing this object leaves enforcement running, and
+/// (<c>/sys/fs/bpf/membrane/v2/&lt;instance&gt;/</c>, see <see cref="InstancePinRoot"/>): disposing this object leaves enforcement running, and
 /// opening the same instance again (a restarted agent) reuses the maps and replaces the programs in place.
 /// <see cref="Destroy"/> removes everything. Thread-safe: mutations are serialized, reads may run concurrently.
 /// </summary>
@@ -56,7 +56,7 @@ public sealed class EbpfDatapath : IDisposable
         _conntrack = new ConntrackTable(Map(MapNames.Conntrack));
         _metrics = new MetricsTable(Map(MapNames.Metrics), Map(MapNames.Counters));
         _config = Map(MapNames.Config);
-        _policyWriter = new PolicyMapWriter(Map(MapNames.PolicyMaps), _endpointTable);
+        _policyWriter = new PolicyMapWriter(Map(MapNames.PolicyMaps), _endpointTable, _ipcache);
         _attacher = new EndpointAttacher(node, paths, features.Tcx && !options.ForceTcClsact);
     }
 
@@ -200,14 +200,18 @@ public sealed class EbpfDatapath : IDisposable
             }
 
             var policy = EndpointPolicyMaps.Create(_paths, id);
-            var record = new EndpointRecord(id, ifindex, interfaceName, identity.Value, address, policy);
+            var record = new EndpointRecord(id, ifindex, interfaceName, identity.Value, address, policy)
+            {
+                IngressRedirectHint = PolicyCodec.HasIngressRedirect(contents),
+                PolicyMeta = EndpointRecord.MetaOf(contents),
+            };
             try
             {
                 PolicyMapWriter.WriteSlot(policy, 0, contents);
                 PolicyMapWriter.WriteSlot(policy, 1, contents);
                 _policyWriter.Install(record);
                 _endpointTable.Write(record);
-                _ipcache.Upsert(new IPNetwork(address, 32), identity.Value, id);
+                _ipcache.UpsertEndpoint(record);
                 record.AttachMode = _attacher.Attach(id, ifindex, interfaceName, _programs);
             }
             catch
@@ -250,7 +254,7 @@ public sealed class EbpfDatapath : IDisposable
             record.Identity = identity.Value;
             record.Generation++;
             _endpointTable.Write(record);
-            _ipcache.Upsert(new IPNetwork(record.Address, 32), identity.Value, id);
+            _ipcache.UpsertEndpoint(record);
         }
     }
 
@@ -268,7 +272,7 @@ public sealed class EbpfDatapath : IDisposable
                 throw new ArgumentException($"ipcache {prefix}: the address belongs to endpoint {local.Id}; change its identity with SetEndpointIdentity");
             }
 
-            _ipcache.Upsert(prefix, identity.Value, 0);
+            _ipcache.Upsert(prefix, identity.Value);
         }
     }
 
@@ -483,6 +487,13 @@ public sealed class EbpfDatapath : IDisposable
     }
 
     /// <summary>
+    /// The bpffs directory of an instance (<c>&lt;bpffsRoot&gt;/membrane/&lt;layout version&gt;/&lt;instance&gt;</c>),
+    /// whether or not it exists: where tests and tools look for what an instance left behind. The layout version
+    /// changes with the map definitions, so callers should not spell the path themselves.
+    /// </summary>
+    public static string InstancePinRoot(string instance, string bpffsRoot = "/sys/fs/bpf") => new PinPaths(bpffsRoot, instance).Root;
+
+    /// <summary>
     /// Removes an instance's pins (maps and tcx links) from bpffs without opening it: for teardown after the owning
     /// process is gone and its interfaces are deleted. Returns false if the instance had no pins.
     /// </summary>
@@ -531,6 +542,9 @@ public sealed class EbpfDatapath : IDisposable
     internal (uint ReturnValue, uint MeanNanoseconds) TestRun(bool fromContainer, ReadOnlySpan<byte> packet, int repeat, int ifindex, uint mark = 0) =>
         Libbpf.TestRun(fromContainer ? _programs.FromContainerFd : _programs.ToContainerFd, packet, repeat, ifindex, mark);
 
+    /// <summary>File descriptor of one of the loaded programs (benchmarks: tail calls into the production program).</summary>
+    internal int ProgramFd(bool fromContainer) => fromContainer ? _programs.FromContainerFd : _programs.ToContainerFd;
+
     /// <summary>Registers an endpoint's maps and kernel record without attaching programs (benchmarks drive the
     /// programs with BPF_PROG_TEST_RUN, which needs no interface).</summary>
     internal void AddDetachedEndpoint(ushort id, int ifindex, NumericIdentity identity, IPAddress address,
@@ -539,12 +553,16 @@ public sealed class EbpfDatapath : IDisposable
         var contents = Encode(id, policy);
         lock (_gate)
         {
-            var record = new EndpointRecord(id, ifindex, $"detached{id}", identity.Value, address, EndpointPolicyMaps.Create(_paths, id));
+            var record = new EndpointRecord(id, ifindex, $"detached{id}", identity.Value, address, EndpointPolicyMaps.Create(_paths, id))
+            {
+                IngressRedirectHint = PolicyCodec.HasIngressRedirect(contents),
+                PolicyMeta = EndpointRecord.MetaOf(contents),
+            };
             PolicyMapWriter.WriteSlot(record.Policy, 0, contents);
             PolicyMapWriter.WriteSlot(record.Policy, 1, contents);
             _policyWriter.Install(record);
             _endpointTable.Write(record);
-            _ipcache.Upsert(new IPNetwork(address, 32), identity.Value, id);
+            _ipcache.UpsertEndpoint(record);
             _endpoints[id] = record;
         }
     }
@@ -711,6 +729,8 @@ public sealed class EbpfDatapath : IDisposable
             var record = new EndpointRecord(id, found.Ifindex, name, info.identity, AddressCodec.FromNetworkOrder(info.ipv4), policy)
             {
                 Generation = info.policy_generation,
+                PolicyMeta = (PolicyCodec.Pack(info.ingress_meta), PolicyCodec.Pack(info.egress_meta)),
+                IngressRedirectHint = _ipcache.HasIngressRedirectHint(AddressCodec.FromNetworkOrder(info.ipv4)),
             };
             record.AttachMode = _attacher.Attach(id, record.Ifindex, name, _programs);
             _endpoints[id] = record;

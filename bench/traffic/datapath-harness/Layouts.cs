@@ -17,7 +17,7 @@ internal static class Layouts
     {
         var rounds = args.Int("rounds", 5, 20);
         var repeat = args.Int("repeat", 2_000_000, 50_000_000);
-        var objectFile = Compile();
+        var objectFile = BenchObject.Compile("policy_layouts");
         using var node = new TestNode();
         var packet = Packets.Tcp(TestNode.ClientAddress, 40000, TestNode.ServerAddress, 8080, Packets.Ack);
         var cases = new List<(string, string, Func<double>)>();
@@ -34,11 +34,8 @@ internal static class Layouts
                     datapath.UpsertIpcache(new IPNetwork(address, 32), identity);
                 }
 
-                var obj = Libbpf.OpenObject(objectFile, datapath.PinRoot);
+                var obj = BenchObject.Load(objectFile, datapath);
                 objects.Add(obj);
-                Libbpf.SetMaxEntries(obj, "conntrack", 65536);
-                Libbpf.SetMaxEntries(obj, "events", 1 << 20);
-                Libbpf.LoadObject(obj, "policy_layouts.bpf.o");
                 using (var policyLpm = BpfMap.OpenPinned(Path.Combine(datapath.PinRoot, "bench_policy_lpm"), "bench_policy_lpm"))
                 using (var ipcacheLpm = BpfMap.OpenPinned(Path.Combine(datapath.PinRoot, "bench_ipcache_lpm"), "bench_ipcache_lpm"))
                 {
@@ -95,22 +92,6 @@ internal static class Layouts
     };
 
     private static uint Addr(IPAddress address) => BitConverter.ToUInt32(address.GetAddressBytes());
-
-    private static string Compile()
-    {
-        var root = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(root, "Membrane.slnx")))
-        {
-            root = Path.GetDirectoryName(root.TrimEnd('/')) ?? throw new InvalidOperationException("run from inside the repository");
-        }
-
-        var source = Path.Combine(root, "bench", "traffic", "datapath-harness", "bpf", "policy_layouts.bpf.c");
-        var output = Path.Combine(Path.GetTempPath(), $"membrane-policy-layouts-{Environment.ProcessId}.bpf.o");
-        using var clang = System.Diagnostics.Process.Start("clang-14", ["-O2", "-g", "-target", "bpf", "-Wall", "-Werror", "-Wno-unused-parameter",
-            "-I/usr/include/x86_64-linux-gnu", $"-I{Path.Combine(root, "bpf", "include")}", $"-I{Path.Combine(root, "bpf")}", "-c", source, "-o", output])!;
-        clang.WaitForExit();
-        return clang.ExitCode == 0 ? output : throw new InvalidOperationException($"clang-14 failed on {source}");
-    }
 
     /// <summary>Mirror of <c>struct bench_policy_lpm_key</c>.</summary>
     [StructLayout(LayoutKind.Sequential)]

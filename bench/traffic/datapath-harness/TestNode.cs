@@ -23,6 +23,9 @@ internal sealed class TestNode : IDisposable
     public const ushort ClientId = 1;
     public const ushort ServerId = 2;
 
+    /// <summary>Conntrack entries of every instance (and of the benchmark objects loaded on its maps).</summary>
+    public const int ConntrackCapacity = 65536;
+
     private readonly List<EbpfDatapath> _instances = [];
 
     public TestNode()
@@ -54,7 +57,7 @@ internal sealed class TestNode : IDisposable
         {
             Instance = $"{Prefix}{suffix}",
             NodeNamespacePath = Node.Path,
-            ConntrackCapacity = 65536,
+            ConntrackCapacity = ConntrackCapacity,
             ConntrackTimeouts = timeouts ?? new ConntrackTimeouts(),
             ObjectDirectory = objects,
         });

@@ -70,7 +70,7 @@ internal static class Topology
     {
         var prefix = args.Require("prefix");
         var nodePath = NetworkNamespace.NamespacePath($"{prefix}-node");
-        if (File.Exists(nodePath) && Directory.Exists($"/sys/fs/bpf/membrane/v1/{prefix}"))
+        if (File.Exists(nodePath) && Directory.Exists(EbpfDatapath.InstancePinRoot(prefix)))
         {
             EbpfDatapath.Open(Options(prefix) with { ConfigureProxyRouting = false }).Destroy();
         }

@@ -6,6 +6,9 @@
  * either drifts (it reads the BTF of the compiled objects and expands the table with the preprocessor).
  *
  * Byte order: fields named __be* are network order; everything else is host order.
+ *
+ * Map keys are 8-byte aligned so that the programs can write them with whole 64-bit stores (lib/common.h,
+ * store_u64): alignment adds no padding to any of them, so sizes and offsets (and the C# mirrors) are unaffected.
  */
 #ifndef MEMBRANE_SHARED_H
 #define MEMBRANE_SHARED_H
@@ -62,7 +65,7 @@ struct policy_key {
 	__be16 dport;		/* destination port (ICMP: type), masked to the prefix */
 	__u8 protocol;		/* IP protocol; 0 = any */
 	__u8 traffic;		/* direction | port prefix length << 1 */
-};
+} __attribute__((aligned(8)));
 
 struct policy_value {
 	__u32 cookie;		/* names the policies behind the entry (interned by C#) */
@@ -79,21 +82,35 @@ struct policy_meta {
 /* ---- endpoints, indexed by the host-side interface index ---- */
 #define ENDPOINT_F_ACTIVE	0x0001
 
+/*
+ * ingress_meta and egress_meta spare the endpoint's own decisions the meta lookup in its policy map. It always holds at least
+ * the prefix lengths of every policy map a program may be using for the endpoint (probing a length that is absent
+ * only costs a miss): C# widens it before a swap that adds lengths, waits for one RCU grace period so that no
+ * program still holds the narrower value, swaps, and narrows it after the swap (docs/datapath.md).
+ */
 struct endpoint_info {
 	__be32 ipv4;			/* the only source address the endpoint may use */
 	__u32 identity;
 	__u32 policy_generation;	/* bumped after every policy swap: established flows are re-checked */
 	__u16 endpoint_id;
 	__u16 flags;			/* ENDPOINT_F_* */
+	struct policy_meta ingress_meta;	/* a superset of the active map's meta entry for ingress */
+	struct policy_meta egress_meta;		/* ... and for egress */
 };
 
 /* ---- ipcache: /32 hash (ipcache_hosts, key = __be32 address) and prefix LPM trie (ipcache_cidrs) ---- */
 #define IPCACHE_F_LOCAL_ENDPOINT	0x0001
+/*
+ * Set on a local endpoint's entry while its ingress policy may hold redirect entries: from-container reads the
+ * destination's policy meta entry only then. A hint that is never too small: C# sets it before a policy with
+ * redirects becomes active and clears it only after a policy without them is active (docs/datapath.md).
+ */
+#define IPCACHE_F_INGRESS_REDIRECT	0x0002
 
 struct ipcache_prefix_key {
 	__u32 prefixlen;	/* 0..32 */
 	__be32 addr;
-};
+} __attribute__((aligned(8)));
 
 struct ipcache_value {
 	__u32 identity;
@@ -122,7 +139,7 @@ struct ct_key {
 	__u8 protocol;
 	__u8 direction;		/* DIR_* of the hook that created the entry */
 	__u16 pad;
-};
+} __attribute__((aligned(8)));
 
 struct ct_entry {
 	__u64 forward_packets;

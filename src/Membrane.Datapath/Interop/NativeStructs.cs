@@ -35,7 +35,7 @@ internal struct policy_meta
 }
 
 /// <summary><c>struct endpoint_info</c>.</summary>
-[StructLayout(LayoutKind.Explicit, Size = 16)]
+[StructLayout(LayoutKind.Explicit, Size = 32)]
 internal struct endpoint_info
 {
     [FieldOffset(0)] public uint ipv4;
@@ -43,6 +43,8 @@ internal struct endpoint_info
     [FieldOffset(8)] public uint policy_generation;
     [FieldOffset(12)] public ushort endpoint_id;
     [FieldOffset(14)] public ushort flags;
+    [FieldOffset(16)] public policy_meta ingress_meta;
+    [FieldOffset(24)] public policy_meta egress_meta;
 }
 
 /// <summary><c>struct ipcache_prefix_key</c>.</summary>
@@ -183,6 +185,7 @@ internal static class SharedConstants
 
     public const int ENDPOINT_F_ACTIVE = 0x0001;
     public const int IPCACHE_F_LOCAL_ENDPOINT = 0x0001;
+    public const int IPCACHE_F_INGRESS_REDIRECT = 0x0002;
 
     public const int CT_F_SEEN_REPLY = 0x0001;
     public const int CT_F_FORWARD_FIN = 0x0002;

@@ -32,24 +32,19 @@ internal sealed class IpcacheMaps
         return prefix;
     }
 
-    public void Upsert(IPNetwork prefix, uint identity, ushort endpointId)
+    /// <summary>Maps a prefix that no local endpoint owns.</summary>
+    public void Upsert(IPNetwork prefix, uint identity) => Write(prefix, new ipcache_value { identity = identity });
+
+    /// <summary>Writes a local endpoint's /32 entry: its identity, its id and its ingress redirect hint.</summary>
+    public void UpsertEndpoint(EndpointRecord endpoint)
     {
-        Validate(prefix);
-        var value = new ipcache_value
-        {
-            identity = identity,
-            endpoint_id = endpointId,
-            flags = endpointId != 0 ? (ushort)SharedConstants.IPCACHE_F_LOCAL_ENDPOINT : (ushort)0,
-        };
-        if (prefix.PrefixLength == 32)
-        {
-            _hosts.Update(AddressCodec.ToNetworkOrder(prefix.BaseAddress), value);
-        }
-        else
-        {
-            _cidrs.Update(PrefixKey(prefix), value);
-        }
+        var flags = SharedConstants.IPCACHE_F_LOCAL_ENDPOINT | (endpoint.IngressRedirectHint ? SharedConstants.IPCACHE_F_INGRESS_REDIRECT : 0);
+        Write(new IPNetwork(endpoint.Address, 32), new ipcache_value { identity = endpoint.Identity, endpoint_id = endpoint.Id, flags = (ushort)flags });
     }
+
+    /// <summary>Whether a local endpoint's entry carries the ingress redirect hint (what a restarted agent finds).</summary>
+    public bool HasIngressRedirectHint(IPAddress address) =>
+        _hosts.TryLookup(AddressCodec.ToNetworkOrder(address), out ipcache_value value) && (value.flags & SharedConstants.IPCACHE_F_INGRESS_REDIRECT) != 0;
 
     public bool Delete(IPNetwork prefix)
     {
@@ -86,6 +81,19 @@ internal sealed class IpcacheMaps
     }
 
     public (int Hosts, int Cidrs) Count() => (_hosts.Keys<uint>().Count, _cidrs.Keys<ipcache_prefix_key>().Count);
+
+    private void Write(IPNetwork prefix, ipcache_value value)
+    {
+        Validate(prefix);
+        if (prefix.PrefixLength == 32)
+        {
+            _hosts.Update(AddressCodec.ToNetworkOrder(prefix.BaseAddress), value);
+        }
+        else
+        {
+            _cidrs.Update(PrefixKey(prefix), value);
+        }
+    }
 
     private static ipcache_prefix_key PrefixKey(IPNetwork prefix) =>
         new() { prefixlen = (uint)prefix.PrefixLength, addr = AddressCodec.ToNetworkOrder(prefix.BaseAddress) };

@@ -3,14 +3,14 @@ using System.Text.RegularExpressions;
 namespace Membrane.Datapath.Maps;
 
 /// <summary>
-/// Where an instance's objects live on bpffs: <c>/sys/fs/bpf/membrane/v1/&lt;instance&gt;/</c>. The version segment
+/// Where an instance's objects live on bpffs: <c>/sys/fs/bpf/membrane/v2/&lt;instance&gt;/</c>. The version segment
 /// changes whenever a map definition in <c>bpf/lib/maps.h</c> changes, because libbpf refuses to reuse a pinned
-/// map whose definition differs.
+/// map whose definition differs (v2: <c>endpoint_info</c> carries the policy prefix masks, 16 → 32 bytes).
 /// </summary>
 internal sealed partial class PinPaths
 {
     /// <summary>Version of the pinned-map layout.</summary>
-    public const string LayoutVersion = "v1";
+    public const string LayoutVersion = "v2";
 
     public PinPaths(string bpffsRoot, string instance)
     {

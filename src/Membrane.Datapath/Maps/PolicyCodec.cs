@@ -132,6 +132,17 @@ internal static class PolicyCodec
         entries[MetaKey(TrafficDirection.Egress)] = Pack(egress);
     }
 
+    /// <summary>The packed meta value of a direction in packed contents (0 when absent).</summary>
+    public static ulong Meta(Dictionary<ulong, ulong> contents, TrafficDirection direction) =>
+        contents.GetValueOrDefault(MetaKey(direction));
+
+    /// <summary>Whether packed contents (with their meta entries, see <see cref="AddMeta"/>) hold ingress redirect entries.</summary>
+    public static bool HasIngressRedirect(Dictionary<ulong, ulong> contents) =>
+        contents.TryGetValue(MetaKey(TrafficDirection.Ingress), out var meta) && HasRedirect(meta);
+
+    /// <summary>Whether a packed meta value marks its direction as holding redirect entries.</summary>
+    public static bool HasRedirect(ulong packedMeta) => (UnpackMeta(packedMeta).any_prefixes & SharedConstants.POLICY_META_HAS_REDIRECT) != 0;
+
     public static ulong Pack(policy_key k) =>
         k.identity | ((ulong)k.dport << 32) | ((ulong)k.protocol << 48) | ((ulong)k.traffic << 56);
 

@@ -4,7 +4,7 @@ using static Membrane.Datapath.KernelTests.Support.Entries;
 
 namespace Membrane.Datapath.KernelTests.Maps;
 
-/// <summary>Conntrack entries as C# lists them, the TCP states, expiry and garbage collection.</summary>
+/// <summary>Conntrack entries as C# lists them, the TCP states, expiry, garbage collection and tuple reuse.</summary>
 public sealed class ConntrackTests
 {
     [Fact]
@@ -56,4 +56,72 @@ public sealed class ConntrackTests
         Assert.DoesNotContain(lab.Datapath.ListConntrack(), e => e.Protocol == Udp);
         Assert.Equal(0, lab.Datapath.CollectConntrackGarbage() - lab.Datapath.ListConntrack().Count(e => e.State == ConntrackState.Expired));
     }
+
+    /// <summary>
+    /// A SYN whose tuple is still tracked (the previous connection on it was reset: its entries are closing, or
+    /// already expired but not collected) reopens those entries. Both hooks' entries must then be exactly what a
+    /// connection on a never-seen tuple gets: nothing of the previous connection's counters, flags or age survives.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_connection_on_a_tuple_still_tracked_gets_the_entries_of_a_new_connection(bool expired)
+    {
+        var timeouts = new ConntrackTimeouts(TimeSpan.FromHours(6), TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(expired ? 1 : 60), TimeSpan.FromSeconds(60));
+        using var lab = Lab.Create([("client", 1001), ("server", 1002)], o => o with { ConntrackTimeouts = timeouts });
+        var (client, server) = (lab["client"], lab["server"]);
+        using var tcp = new TcpEchoServer(server);
+        lab.SetPolicy(client, (Out(server.Identity, Tcp, (ushort)tcp.Port), Allow()), AllowAll(TrafficDirection.Ingress));
+        lab.SetPolicy(server, (In(client.Identity, Tcp, (ushort)tcp.Port), Allow()), AllowAll(TrafficDirection.Egress));
+
+        var first = await Sockets.TryConnectTcp(client, server.Address, tcp.Port, Sockets.AllowedTimeout);
+        Assert.NotNull(first);
+        var localPort = first.Local.Port;
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.True(await first.RoundTrip(Sockets.AllowedTimeout));
+        }
+
+        first.Reset();
+        await Task.Delay(200);
+        var old = Tuple(lab, localPort, tcp.Port);
+        Assert.Equal(2, old.Count);
+        Assert.All(old, e => Assert.True(e.ForwardPackets >= 20 && e.Flags.HasFlag(ConntrackFlags.Reset), $"{e}"));
+
+        // Long enough for the entries to age past what a new one can show (ages have whole-second resolution) and,
+        // with a 1 s closing lifetime, to expire.
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        Assert.All(Tuple(lab, localPort, tcp.Port), e => Assert.Equal(expired ? ConntrackState.Expired : ConntrackState.Closing, e.State));
+
+        using var reopened = await Sockets.TryConnectTcp(client, server.Address, tcp.Port, Sockets.AllowedTimeout, localPort);
+        using var fresh = await Sockets.TryConnectTcp(client, server.Address, tcp.Port, Sockets.AllowedTimeout);
+        Assert.NotNull(reopened);
+        Assert.NotNull(fresh);
+        Assert.True(await reopened.RoundTrip(Sockets.AllowedTimeout));
+        Assert.True(await fresh.RoundTrip(Sockets.AllowedTimeout));
+        await Task.Delay(200);
+
+        var again = Tuple(lab, localPort, tcp.Port);
+        var reference = Tuple(lab, fresh.Local.Port, tcp.Port);
+        Assert.Equal(2, again.Count);
+        Assert.Equal(2, reference.Count);
+        foreach (var direction in (TrafficDirection[])[TrafficDirection.Egress, TrafficDirection.Ingress])
+        {
+            var e = again.Single(x => x.Direction == direction);
+            var r = reference.Single(x => x.Direction == direction);
+            Assert.Equal(ConntrackState.Established, e.State);
+            Assert.Equal(r.Flags, e.Flags);
+            Assert.Equal(r.ForwardTcpFlags, e.ForwardTcpFlags);
+            Assert.Equal(r.ReplyTcpFlags, e.ReplyTcpFlags);
+            Assert.Equal((r.EndpointId, r.SourceIdentity, r.DestinationIdentity, r.PolicyCookie, r.PolicyGeneration, r.ProxyPort),
+                (e.EndpointId, e.SourceIdentity, e.DestinationIdentity, e.PolicyCookie, e.PolicyGeneration, e.ProxyPort));
+            Assert.InRange(e.ForwardPackets, 1UL, 6UL);
+            Assert.InRange(e.ReplyPackets, 1UL, 6UL);
+            Assert.True(e.Age <= TimeSpan.FromSeconds(1), $"age {e.Age}: the entry kept the previous connection's creation time");
+            Assert.True(e.ExpiresIn > TimeSpan.FromHours(5.9), $"expires in {e.ExpiresIn}");
+        }
+    }
+
+    private static List<ConntrackEntry> Tuple(Lab lab, int sourcePort, int destinationPort) =>
+        lab.Datapath.ListConntrack().Where(e => e.Protocol == Tcp && e.SourcePort == sourcePort && e.DestinationPort == destinationPort).ToList();
 }

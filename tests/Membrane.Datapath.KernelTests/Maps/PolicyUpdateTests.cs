@@ -1,4 +1,6 @@
 using Membrane.Datapath.Events;
+using Membrane.Datapath.Interop;
+using Membrane.Datapath.Maps;
 using Membrane.Datapath.KernelTests.Support;
 using Membrane.Policy.MapState;
 using Membrane.Policy.Model;
@@ -99,5 +101,85 @@ public sealed class PolicyUpdateTests(Xunit.Abstractions.ITestOutputHelper outpu
         Assert.True(blockedAttempts > 10, $"only {blockedAttempts} blocked attempts");
         Assert.Equal(0, allowedFailures);
         Assert.Equal(0, blockedPassed);
+    }
+
+    /// <summary>
+    /// The two copies of policy facts outside the policy maps follow every update: the endpoint record's prefix
+    /// masks (what the endpoint's own decisions probe) and the ipcache hint that its ingress policy has redirect
+    /// entries (what from-container checks before evaluating a local destination's ingress policy), also across an
+    /// agent restart. The expected masks are computed here from the keys, independently of the datapath's codec.
+    /// </summary>
+    [Fact]
+    public async Task The_endpoint_record_and_the_ipcache_hint_follow_each_policy_update()
+    {
+        using var lab = Lab.Create([("client", 1001), ("server", 1002)]);
+        var (client, server) = (lab["client"], lab["server"]);
+        using var echo = new TcpEchoServer(server);
+        var port = (ushort)echo.Port;
+        lab.SetPolicy(client, AllowAll(TrafficDirection.Egress), AllowAll(TrafficDirection.Ingress));
+        var ifindex = lab.NodeThread.Run(() => Libc.InterfaceIndex(server.Namespace.HostInterface));
+        var steps = new (string Name, (PolicyKey Key, PolicyEntry Entry)[] Entries, bool Connects)[]
+        {
+            ("exact port", [(In(client.Identity, Tcp, port), Allow()), AllowAll(TrafficDirection.Egress)], true),
+            ("ranges, wildcards, L3", [(In(0, Tcp, port, prefix: 12), Allow()), (In(client.Identity, Udp, 53, prefix: 10), Allow()), (In(1003), Deny()), (Out(0, Tcp, 443), Allow()), (Out(client.Identity), Allow())], true),
+            ("ingress redirect", [(In(client.Identity, Tcp, port), Redirect(L7Protocol.Http)), (In(client.Identity, Tcp, 8443), Allow()), AllowAll(TrafficDirection.Egress)], false),
+            ("exact port again", [(In(client.Identity, Tcp, port), Allow()), AllowAll(TrafficDirection.Egress)], true),
+            ("nothing", [], false),
+        };
+
+        using var events = new EventLog(lab.Datapath);
+        foreach (var (name, entries, connects) in steps)
+        {
+            lab.SetPolicy(server, entries);
+            Assert.True(lab.Datapath.Map("endpoints").TryLookup((uint)ifindex, out endpoint_info record), name);
+            Assert.Equal(ExpectedMeta(entries, TrafficDirection.Ingress), (record.ingress_meta.peer_prefixes, record.ingress_meta.any_prefixes));
+            Assert.Equal(ExpectedMeta(entries, TrafficDirection.Egress), (record.egress_meta.peer_prefixes, record.egress_meta.any_prefixes));
+            Assert.True(lab.Datapath.Map("ipcache_hosts").TryLookup(AddressCodec.ToNetworkOrder(server.Address), out ipcache_value cached), name);
+            var redirect = entries.Any(e => e.Key.Direction == TrafficDirection.Ingress && e.Entry.Verdict == PolicyVerdict.Redirect);
+            Assert.Equal(SharedConstants.IPCACHE_F_LOCAL_ENDPOINT | (redirect ? SharedConstants.IPCACHE_F_INGRESS_REDIRECT : 0), cached.flags);
+            Assert.Equal((server.Identity.Value, server.EndpointId), (cached.identity, cached.endpoint_id));
+
+            Assert.True(connects == await Sockets.TcpWorks(client, server.Address, port, connects ? Sockets.AllowedTimeout : Sockets.DeniedTimeout), name);
+            if (redirect)
+            {
+                // No proxy listens: the client's from-container, led to the server's ingress policy by the hint,
+                // drops with 178. Without the hint the SYN would reach the server's to-container and drop with 179.
+                var drop = await events.WaitFor(e => e.Type == DatapathEventType.Drop && e.DestinationPort == port, TimeSpan.FromSeconds(2));
+                Assert.NotNull(drop);
+                Assert.Equal(DropReason.ProxyLookupFailed, drop.DropReason);
+                Assert.Equal(client.Namespace.HostInterface, drop.InterfaceName);
+
+                // A restarted agent must pick up both copies from the kernel: the next step clears the hint and
+                // narrows the masks only if it knows they are set.
+                events.Dispose();
+                lab.Restart();
+            }
+        }
+    }
+
+    /// <summary>Prefix masks of one direction: bit = port prefix length (protocol 0: bit 17), split by identity 0 or
+    /// not, plus the redirect bit (shared.h, struct policy_meta).</summary>
+    private static (uint Peer, uint Any) ExpectedMeta((PolicyKey Key, PolicyEntry Entry)[] entries, TrafficDirection direction)
+    {
+        uint peer = 0, any = 0;
+        foreach (var (key, entry) in entries.Where(e => e.Key.Direction == direction))
+        {
+            var bit = key.Protocol == 0 ? 1u << 17 : 1u << key.PortPrefixLength;
+            if (key.Identity == 0)
+            {
+                any |= bit;
+            }
+            else
+            {
+                peer |= bit;
+            }
+
+            if (entry.Verdict == PolicyVerdict.Redirect)
+            {
+                any |= 0x80000000;
+            }
+        }
+
+        return (peer, any);
     }
 }

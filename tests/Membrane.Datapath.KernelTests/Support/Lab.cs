@@ -140,7 +140,7 @@ internal sealed class Lab : IDisposable
 
         NodeThread.Dispose();
         Node.Dispose();
-        var root = $"/sys/fs/bpf/membrane/v1/{Prefix}";
+        var root = EbpfDatapath.InstancePinRoot(Prefix);
         if (Directory.Exists(root))
         {
             Directory.Delete(root, recursive: true);

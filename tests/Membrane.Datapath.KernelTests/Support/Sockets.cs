@@ -12,10 +12,21 @@ internal static class Sockets
     public static readonly TimeSpan DeniedTimeout = TimeSpan.FromMilliseconds(1000);
     public static readonly TimeSpan AllowedTimeout = TimeSpan.FromSeconds(5);
 
-    /// <summary>A TCP connection from <paramref name="from"/>, or null when it does not complete within <paramref name="timeout"/>.</summary>
-    public static async Task<TcpConnection?> TryConnectTcp(Pod from, IPAddress to, int port, TimeSpan timeout)
+    /// <summary>A TCP connection from <paramref name="from"/> (from <paramref name="localPort"/> if given), or null when
+    /// it does not complete within <paramref name="timeout"/>.</summary>
+    public static async Task<TcpConnection?> TryConnectTcp(Pod from, IPAddress to, int port, TimeSpan timeout, int localPort = 0)
     {
-        var socket = from.Thread.Run(() => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true });
+        var socket = from.Thread.Run(() =>
+        {
+            var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            if (localPort != 0)
+            {
+                s.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+                s.Bind(new IPEndPoint(from.Address, localPort));
+            }
+
+            return s;
+        });
         using var cts = new CancellationTokenSource(timeout);
         try
         {
@@ -222,6 +233,13 @@ internal sealed class TcpConnection : IDisposable
         {
             return false;
         }
+    }
+
+    /// <summary>Closes with a RST (SO_LINGER 0): no TIME_WAIT, so the local port can open the same tuple again at once.</summary>
+    public void Reset()
+    {
+        Socket.LingerState = new LingerOption(true, 0);
+        Socket.Close();
     }
 
     public void Dispose() => Socket.Dispose();

@@ -2,7 +2,8 @@
 /*
  * Benchmark-only programs comparing map layouts for the two lookups on the new-flow path (compiled by the harness's
  * "layouts" command at run time). skb->mark carries the identity or address to look up.
- *   policy_hash   the production lookup (lib/policy.h): meta entry + probes of a per-endpoint hash map
+ *   policy_hash   the production lookup (lib/policy.h): meta entry + probes of a per-endpoint hash map (an endpoint's
+ *                 own decisions read the meta from its record instead: one lookup less)
  *   policy_lpm    the same decision from an LPM trie keyed {identity, direction, protocol, port}: two trie lookups
  *   ipcache_hash  the production ipcache (lib/ipcache.h): /32 hash, LPM trie only on a miss
  *   ipcache_lpm   one LPM trie for everything (Cilium's ipcache layout)
@@ -50,7 +51,7 @@ int policy_hash(struct __sk_buff *skb)
 {
 	struct policy_decision d;
 
-	policy_evaluate_packed((1 << 1) | DIR_INGRESS, skb->mark, (IPPROTO_TCP << 16) | 8080, &d);
+	policy_evaluate_packed((1 << 1) | DIR_INGRESS, skb->mark, (IPPROTO_TCP << 16) | 8080, 0, &d);
 	return d.drop_reason ? TC_ACT_SHOT : TC_ACT_OK;
 }
 
