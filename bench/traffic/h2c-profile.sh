@@ -13,8 +13,9 @@
 # leg's floor; its own CPU and allocations per request).
 # Per target and round: RPS, proxy CPU µs/request (/proc), bytes allocated, gen0 GCs, thread-pool work items and lock
 # contentions per request (the host's stats line: the System.Runtime counters' sources), foreign CPU %.
+: "${ORIGIN_H2C_PORT:=18191}" "${ORIGIN_HTTP_PORT:=18181}"
 source "$(dirname "$(readlink -f "$0")")/http-proxy-lib.sh"
-: "${DURATION:=8}" "${REPS:=3}" "${WARM_SECONDS:=6}" "${ORIGIN_H2C_PORT:=18191}" "${ORIGIN_HTTP_PORT:=18181}"
+: "${DURATION:=8}" "${REPS:=3}" "${WARM_SECONDS:=6}"
 [ "$DURATION" -le 30 ] && [ "$REPS" -le 5 ] || { echo "bounded runs only (DURATION<=30, REPS<=5)" >&2; exit 2; }
 build_host
 PIN_ORIGIN=1 start_private_origin
