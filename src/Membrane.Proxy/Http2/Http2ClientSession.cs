@@ -157,13 +157,13 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
             return;
         }
 
-        for (var i = 0; i < _waiting.Count && _output.CanWriteData && _connectionSendWindow > 0; i++)
+        for (var i = 0; i < _waiting.Count && _output.CanWriteData && _connectionSendWindow > 0;)
         {
             var s = _waiting[i];
             DrainResponse(s);
-            if (!s.WaitingOnClient)
+            if (i < _waiting.Count && ReferenceEquals(_waiting[i], s))
             {
-                _waiting.RemoveAt(i--);
+                i++;
             }
         }
     }
@@ -1176,6 +1176,15 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
         }
     }
 
+    private void StopWaiting(Http2ProxyStream s)
+    {
+        if (s.WaitingOnClient)
+        {
+            s.WaitingOnClient = false;
+            _waiting.Remove(s);
+        }
+    }
+
     /// <summary>Sends what flow control and the output allow of a stream's queued response.</summary>
     private void DrainResponse(Http2ProxyStream s)
     {
@@ -1199,7 +1208,7 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
             if (last)
             {
                 q.Clear();
-                s.WaitingOnClient = false;
+                StopWaiting(s);
                 OnResponseEnded(s);
                 return;
             }
@@ -1217,14 +1226,14 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
             }
 
             q.Clear();
-            s.WaitingOnClient = false;
+            StopWaiting(s);
             OnResponseEnded(s);
             return;
         }
 
         if (q.Length == 0)
         {
-            s.WaitingOnClient = false;
+            StopWaiting(s);
         }
     }
 
@@ -1307,11 +1316,7 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
         s.ClientClosed = true;
         s.RequestEnded = true;
         _streams.Remove(s.ClientStreamId);
-        if (s.WaitingOnClient)
-        {
-            s.WaitingOnClient = false;
-            _waiting.Remove(s);
-        }
+        StopWaiting(s);
 
         if (s.ResponseQueue.Length > 0 && !s.Local)
         {

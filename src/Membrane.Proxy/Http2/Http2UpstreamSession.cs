@@ -47,7 +47,8 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
         _route = route;
         _limits = route.Limits;
         Identity = identity;
-        _headers = new HeaderBlockReader(new HpackDecoder(4096, _limits.MaxHeaderStringLength), _limits.MaxHeaderBlockBytes);
+        // A response string longer than the response head limit could never be accepted: it is a decoding error.
+        _headers = new HeaderBlockReader(new HpackDecoder(4096, _limits.MaxResponseHeaderListSize), _limits.MaxHeaderBlockBytes);
         _responseHeaders = new HeaderList(_limits.MaxResponseHeaderListSize, 1000);
     }
 
@@ -57,7 +58,8 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
     /// <summary>True while new streams may be opened on it (not draining after GOAWAY, not closed).</summary>
     public bool AcceptsStreams => !_draining && !_closed;
 
-    /// <summary>True when a new stream fits under the upstream's concurrency limit.</summary>
+    /// <summary>True when a new stream fits under the upstream's concurrency limit (assumed 100, RFC 9113 §6.5.2's
+    /// recommended minimum, until its SETTINGS arrive).</summary>
     public bool HasFreeSlot => _streams.Count + _pendingOpen.Count < _peerMaxConcurrentStreams;
 
     /// <summary>Open and waiting streams.</summary>
@@ -266,13 +268,13 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
             return;
         }
 
-        for (var i = 0; i < _waiting.Count && _output!.CanWriteData && _connectionSendWindow > 0; i++)
+        for (var i = 0; i < _waiting.Count && _output!.CanWriteData && _connectionSendWindow > 0;)
         {
             var s = _waiting[i];
             DrainRequest(s);
-            if (!s.WaitingOnUpstream)
+            if (i < _waiting.Count && ReferenceEquals(_waiting[i], s))
             {
-                _waiting.RemoveAt(i--);
+                i++;
             }
         }
     }
@@ -318,8 +320,6 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
             _output.Advance(Http2FrameWriter.Settings(_output.GetSpan(Http2Constants.FrameHeaderLength + 6 * settings.Length), false, settings));
             Http2Writes.WindowUpdate(_output, 0, _limits.ConnectionWindow - Http2Constants.DefaultInitialWindowSize);
             _connectionReceiveWindow = _limits.ConnectionWindow;
-            _ready = true;
-            OpenPending();
             _route.FlushTouched();
         }
 
@@ -530,7 +530,22 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
 
         _settingsReceived = true;
         Http2Writes.SettingsAck(_output!);
-        OpenPending();
+        if (!_ready)
+        {
+            // Streams wait for the upstream's first SETTINGS: its concurrency limit and windows apply from the start.
+            _ready = true;
+            OpenPending();
+            if (_pendingOpen.Count > 0 && !_draining)
+            {
+                // More streams waited than the upstream takes at once: the rest go to other connections.
+                MovePending();
+            }
+        }
+        else
+        {
+            OpenPending();
+        }
+
         OnOutputWritable();
     }
 
@@ -823,6 +838,15 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
         }
     }
 
+    private void StopWaiting(Http2ProxyStream s)
+    {
+        if (s.WaitingOnUpstream)
+        {
+            s.WaitingOnUpstream = false;
+            _waiting.Remove(s);
+        }
+    }
+
     /// <summary>Sends what flow control and the output allow of a stream's queued request.</summary>
     private void DrainRequest(Http2ProxyStream s)
     {
@@ -847,7 +871,7 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
             if (last)
             {
                 q.Clear();
-                s.WaitingOnUpstream = false;
+                StopWaiting(s);
                 s.RequestEndSent = true;
                 CheckDone(s);
                 return;
@@ -866,7 +890,7 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
             }
 
             q.Clear();
-            s.WaitingOnUpstream = false;
+            StopWaiting(s);
             s.RequestEndSent = true;
             CheckDone(s);
             return;
@@ -874,7 +898,7 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
 
         if (q.Length == 0)
         {
-            s.WaitingOnUpstream = false;
+            StopWaiting(s);
         }
     }
 
@@ -916,12 +940,7 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
             _pendingOpen.Remove(s);
         }
 
-        if (s.WaitingOnUpstream)
-        {
-            s.WaitingOnUpstream = false;
-            _waiting.Remove(s);
-        }
-
+        StopWaiting(s);
         if (s.RequestQueue.Length > 0)
         {
             s.Client.RequestDropped(s.RequestQueue.Length);
