@@ -5,6 +5,7 @@
 #   scripts/fuzz.sh replay [TARGET...]           replay the saved corpus (tests/Membrane.Fuzz/corpus/TARGET)
 #   scripts/fuzz.sh afl TARGET [SECONDS]         AFL++ (Debian afl++) over a SharpFuzz-instrumented build, bounded in time
 #                                                (default 60 s); findings in artifacts/fuzz/TARGET, replayed at the end
+#   scripts/fuzz.sh afl-all SECONDS [TARGET...]  the same for every target (./test runs this with a few seconds each)
 # Env: SMOKE_ITERATIONS (default 20000), SMOKE_SEED (default 1).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,8 +32,11 @@ case "$cmd" in
     replay)
         build_plain
         for t in $(targets "$@"); do dotnet "$PLAIN" replay "$t" "$CORPUS/$t"; done ;;
-    afl)
-        t=${1:?target}; secs=${2:-60}
+    afl|afl-all)
+        # afl TARGET [SECONDS]: one target; afl-all SECONDS [TARGET...]: every target (or those named), SECONDS each,
+        # over one instrumented build (what ./test runs: a short coverage-guided run of every parser).
+        build_plain
+        if [ "$cmd" = afl ]; then list=${1:?target}; secs=${2:-60}; else secs=${1:?seconds}; shift; list=$(targets "$@"); fi
         [ "$secs" -le 3600 ] || { echo "bounded runs only (SECONDS <= 3600)" >&2; exit 2; }
         command -v afl-fuzz >/dev/null || { echo "afl-fuzz missing: apt-get install afl++" >&2; exit 2; }
         bin="$OUT/bin"; tools="$OUT/tools"
@@ -44,16 +48,24 @@ case "$cmd" in
             case "$(basename "$dll")" in Membrane.Fuzz.dll) continue ;; esac
             "$tools/sharpfuzz" "$dll" >&2 || true   # already-instrumented assemblies are refused; that is fine
         done
-        findings="$OUT/$t"; rm -rf "$findings"
-        AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 AFL_SKIP_BIN_CHECK=1 AFL_NO_AFFINITY=1 \
-            timeout $((secs + 60)) afl-fuzz -V "$secs" -t 5000 -m none -i "$CORPUS/$t" -o "$findings" -- dotnet "$bin/Membrane.Fuzz.dll" run "$t" \
-            > "$OUT/$t.log" 2>&1 || { tail -20 "$OUT/$t.log" >&2; exit 1; }
-        stats="$findings/default/fuzzer_stats"
-        grep -E '^(execs_done|execs_per_sec|corpus_count|saved_crashes|saved_hangs|bitmap_cvg|run_time) ' "$stats"
-        crashes=$(find "$findings/default/crashes" -type f -name 'id:*' | wc -l)
-        build_plain
-        [ "$crashes" -eq 0 ] || { dotnet "$PLAIN" replay "$t" "$findings/default/crashes" || true; echo "$crashes crashing inputs in $findings/default/crashes" >&2; exit 1; }
-        dotnet "$PLAIN" replay "$t" "$CORPUS/$t" ;;
+        failed=0
+        for t in $list; do
+            findings="$OUT/$t"; rm -rf "$findings"
+            if ! AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 AFL_SKIP_BIN_CHECK=1 AFL_NO_AFFINITY=1 \
+                timeout $((secs + 60)) afl-fuzz -V "$secs" -t 5000 -m none -i "$CORPUS/$t" -o "$findings" -- dotnet "$bin/Membrane.Fuzz.dll" run "$t" \
+                > "$OUT/$t.log" 2>&1; then
+                tail -20 "$OUT/$t.log" >&2; failed=1; continue
+            fi
+            stats="$findings/default/fuzzer_stats"
+            echo "$t: $(grep -E '^(execs_done|corpus_count|saved_crashes|saved_hangs) ' "$stats" | awk '{printf "%s=%s ", $1, $3}')"
+            crashes=$(find "$findings/default/crashes" -type f -name 'id:*' | wc -l)
+            if [ "$crashes" -ne 0 ]; then
+                dotnet "$PLAIN" replay "$t" "$findings/default/crashes" || true
+                echo "$crashes crashing inputs in $findings/default/crashes" >&2; failed=1; continue
+            fi
+            dotnet "$PLAIN" replay "$t" "$CORPUS/$t"
+        done
+        exit $failed ;;
     *)
         sed -n '2,9p' "$0" >&2; exit 2 ;;
 esac

@@ -183,6 +183,10 @@ public sealed class AgentClient : IDisposable
     public Task<PolicyListResponse> ListPoliciesAsync(bool withText = false, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Get, withText ? "v1/policies?text=true" : "v1/policies", null, ApiJson.Default.PolicyListResponse, cancellationToken);
 
+    /// <summary>The texts of the loaded policies with the policies of each still loaded (a live trace loads them).</summary>
+    public Task<PolicySourcesResponse> ListPolicySourcesAsync(CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Get, "v1/policies/sources", null, ApiJson.Default.PolicySourcesResponse, cancellationToken);
+
     /// <summary>An endpoint's kernel policy map, decoded.</summary>
     public Task<BpfPolicyResponse> GetBpfPolicyAsync(string idOrPod, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Get, "v1/bpf/policy/" + Uri.EscapeDataString(idOrPod), null, ApiJson.Default.BpfPolicyResponse, cancellationToken);
@@ -198,7 +202,8 @@ public sealed class AgentClient : IDisposable
     /// <summary>The Prometheus exposition (the same as <c>127.0.0.1:9962/metrics</c>).</summary>
     public async Task<string> GetMetricsAsync(CancellationToken cancellationToken = default)
     {
-        using var response = await SendRawAsync(new HttpRequestMessage(HttpMethod.Get, "metrics"), HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "metrics");
+        using var response = await SendRawAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
         return await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
     }
 

@@ -17,6 +17,7 @@ namespace Membrane.Agent.Api;
 [JsonSerializable(typeof(PolicyDeleteRequest))]
 [JsonSerializable(typeof(PolicyChangeResponse))]
 [JsonSerializable(typeof(PolicyListResponse))]
+[JsonSerializable(typeof(PolicySourcesResponse))]
 [JsonSerializable(typeof(ApiError))]
 [JsonSerializable(typeof(ObserveRequest))]
 [JsonSerializable(typeof(MonitorRequest))]

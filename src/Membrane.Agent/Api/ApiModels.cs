@@ -190,6 +190,18 @@ public sealed record PolicyModel
 /// <param name="Policies">The policies, ordered by kind, namespace and name.</param>
 public sealed record PolicyListResponse(long Revision, IReadOnlyList<PolicyModel> Policies);
 
+/// <summary>An imported policy text and the policies of it still loaded (what a restart reloads, what a live trace loads).</summary>
+/// <param name="Name">File name as imported.</param>
+/// <param name="Text">The text.</param>
+/// <param name="Revision">The revision that imported it.</param>
+/// <param name="Live">Its policies that are still loaded.</param>
+public sealed record PolicySourceModel(string Name, string Text, long Revision, IReadOnlyList<PolicyRefModel> Live);
+
+/// <summary><c>GET /v1/policies/sources</c>: the texts of the loaded policies, to evaluate them elsewhere exactly as loaded.</summary>
+/// <param name="Revision">The policy revision now enforcing.</param>
+/// <param name="Sources">The texts.</param>
+public sealed record PolicySourcesResponse(long Revision, IReadOnlyList<PolicySourceModel> Sources);
+
 /// <summary>An error answer. <see cref="Errors"/> carries every policy error with its location.</summary>
 /// <param name="Message">What went wrong.</param>
 /// <param name="Errors">Itemized errors (<c>file:line:column: field: message</c>), or empty.</param>

@@ -116,6 +116,7 @@ internal sealed class ApiServer : IAsyncDisposable
                 : throw ApiProblem.BadRequest($"identity \"{text}\": expected a number");
         });
         Get(app, log, "/v1/policies", ctx => Json(api.ListPolicies(ctx.Request.Query["text"] == "true"), ApiJson.Default.PolicyListResponse));
+        Get(app, log, "/v1/policies/sources", _ => Json(api.ListPolicySources(), ApiJson.Default.PolicySourcesResponse));
         Post(app, log, "/v1/policies", async ctx =>
             Json(api.ImportPolicies(await ReadAsync(ctx, ApiJson.Default.PolicyImportRequest).ConfigureAwait(false)), ApiJson.Default.PolicyChangeResponse));
         Post(app, log, "/v1/policies/delete", async ctx =>

@@ -26,6 +26,8 @@ internal interface IAgentApi
 
     PolicyListResponse ListPolicies(bool withText);
 
+    PolicySourcesResponse ListPolicySources();
+
     BpfPolicyResponse GetBpfPolicy(string idOrPod);
 
     IReadOnlyList<ConntrackEntryModel> ListConntrack();

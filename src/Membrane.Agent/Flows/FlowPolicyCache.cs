@@ -30,7 +30,7 @@ internal sealed class FlowPolicyCache
         var g = _current;
         return g.Cookies.TryGetValue(cookie, out var list)
             ? list
-            : g.Cookies.GetOrAdd(cookie, _ => [.. policies.Select(p => new FlowPolicy(p, (ulong)g.Revision))]);
+            : g.Cookies.GetOrAdd(cookie, static (_, a) => [.. a.Policies.Select(p => new FlowPolicy(p, (ulong)a.Revision))], (Policies: policies, g.Revision));
     }
 
     /// <summary>
@@ -48,7 +48,7 @@ internal sealed class FlowPolicyCache
         var key = new PolicyList(defaultDenyBy);
         return g.DefaultDeny.TryGetValue(key, out var list)
             ? list
-            : g.DefaultDeny.GetOrAdd(key, _ => [.. defaultDenyBy.Select(p => new FlowPolicy(p, (ulong)g.Revision, defaultDeny: true))]);
+            : g.DefaultDeny.GetOrAdd(key, static (_, a) => [.. a.Policies.Select(p => new FlowPolicy(p, (ulong)a.Revision, defaultDeny: true))], (Policies: defaultDenyBy, g.Revision));
     }
 
     /// <summary>A one-policy list (L7 decisions name the policy whose rule applied).</summary>
@@ -57,7 +57,7 @@ internal sealed class FlowPolicyCache
         var g = _current;
         return g.Single.TryGetValue((policy, defaultDeny), out var list)
             ? list
-            : g.Single.GetOrAdd((policy, defaultDeny), k => [new FlowPolicy(k.Item1, (ulong)g.Revision, k.Item2)]);
+            : g.Single.GetOrAdd((policy, defaultDeny), static (k, revision) => [new FlowPolicy(k.Item1, (ulong)revision, k.Item2)], g.Revision);
     }
 
     /// <summary>
@@ -79,7 +79,7 @@ internal sealed class FlowPolicyCache
         var g = _current;
         return g.Multiple.TryGetValue(policies, out var list)
             ? list
-            : g.Multiple.GetOrAdd(policies, p => [.. p.Distinct().Select(x => new FlowPolicy(x, (ulong)g.Revision))]);
+            : g.Multiple.GetOrAdd(policies, static (p, revision) => [.. p.Distinct().Select(x => new FlowPolicy(x, (ulong)revision))], g.Revision);
     }
 
     private sealed class Generation(long revision)

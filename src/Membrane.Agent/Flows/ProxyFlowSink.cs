@@ -80,7 +80,8 @@ internal sealed class ProxyFlowSink(FlowObserver observer, FlowPolicyCache polic
 
     /// <summary>
     /// The side whose rules decided: the denying side for denials; otherwise ingress when the destination's ingress
-    /// carries L7 rules (the usual case: the server's policy), else egress.
+    /// carries L7 rules (the usual case: the server's policy), egress when only the source's does, else the side of
+    /// the local endpoint.
     /// </summary>
     private static FlowTrafficDirection DirectionOf(in L7Event e)
     {
@@ -95,12 +96,17 @@ internal sealed class ProxyFlowSink(FlowObserver observer, FlowPolicyCache polic
             return FlowTrafficDirection.Unknown;
         }
 
-        if (p.HttpIngress is not null || p.KafkaIngress is not null || p.Destination.EndpointId != 0)
+        if (p.HttpIngress is not null || p.KafkaIngress is not null)
         {
             return FlowTrafficDirection.Ingress;
         }
 
-        return FlowTrafficDirection.Egress;
+        if (p.HttpEgress is not null || p.KafkaEgress is not null)
+        {
+            return FlowTrafficDirection.Egress;
+        }
+
+        return p.Destination.EndpointId != 0 ? FlowTrafficDirection.Ingress : FlowTrafficDirection.Egress;
     }
 
     private static Layer7 Layer7Of(in L7Event e, bool request)

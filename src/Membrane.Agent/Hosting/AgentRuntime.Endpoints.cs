@@ -70,7 +70,8 @@ internal sealed partial class AgentRuntime
     {
         lock (_gate)
         {
-            return [.. _endpoints.Keys.Order().Select(id => Model(id, adopted: false))];
+            var attached = _datapath.Endpoints.ToDictionary(e => e.Id);
+            return [.. _endpoints.Keys.Order().Select(id => Model(id, adopted: false, attached))];
         }
     }
 
@@ -176,11 +177,11 @@ internal sealed partial class AgentRuntime
         };
     }
 
-    private EndpointModel Model(ushort id, bool adopted)
+    private EndpointModel Model(ushort id, bool adopted, IReadOnlyDictionary<ushort, DatapathEndpoint>? attached = null)
     {
         var state = _endpoints[id];
         var policy = _repository.GetEndpointPolicy(id);
-        var datapath = _datapath.Endpoints.FirstOrDefault(e => e.Id == id);
+        var datapath = attached is null ? _datapath.Endpoints.FirstOrDefault(e => e.Id == id) : attached.GetValueOrDefault(id);
         var redirects = new List<ProxyRedirectModel>();
         if (policy is not null)
         {
@@ -303,8 +304,8 @@ internal sealed partial class AgentRuntime
 
     private static bool IsDnsLabel(string? text, int max, bool allowDots) =>
         !string.IsNullOrEmpty(text) && text.Length <= max
-        && char.IsAsciiLetterLower(text[0]) | char.IsAsciiDigit(text[0])
-        && char.IsAsciiLetterLower(text[^1]) | char.IsAsciiDigit(text[^1])
+        && (char.IsAsciiLetterLower(text[0]) || char.IsAsciiDigit(text[0]))
+        && (char.IsAsciiLetterLower(text[^1]) || char.IsAsciiDigit(text[^1]))
         && text.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-' || (allowDots && c == '.'));
 
     private void ThrowIfDisposed()

@@ -135,6 +135,15 @@ internal sealed partial class AgentRuntime
         }
     }
 
+    public PolicySourcesResponse ListPolicySources()
+    {
+        lock (_gate)
+        {
+            return new PolicySourcesResponse(_policyRevision,
+                [.. _documents.Documents.Select(d => new PolicySourceModel(d.Name, d.Text, d.Revision, d.Live))]);
+        }
+    }
+
     /// <summary>
     /// One policy change, all or nothing: the repository computes it (a compile error changes nothing), the kernel gets
     /// the deltas (validated for every endpoint before any is written; on a failure the repository is put back and the

@@ -77,7 +77,7 @@ internal sealed partial class AgentRuntime
             },
             ForwardedPackets = datapath.ForwardedPackets,
             ProxyRedirects = datapath.ProxyRedirects,
-            Drops = [.. datapath.Drops.Where(d => d.Packets > 0).OrderBy(d => (int)d.Reason).ThenBy(d => d.Direction)
+            Drops = [.. datapath.Drops.Where(d => d.Packets > 0 && d.Reason != Membrane.Datapath.Events.DropReason.None).OrderBy(d => (int)d.Reason).ThenBy(d => d.Direction)
                 .Select(d => new DropCountModel(d.Reason.Describe(), (int)d.Reason, d.Direction == TrafficDirection.Ingress ? "ingress" : "egress", d.Packets))],
             ConntrackCollected = datapath.ConntrackCollected,
             MetricsAddress = _metrics?.Address.ToString() ?? "",

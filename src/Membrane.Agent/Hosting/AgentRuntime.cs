@@ -116,6 +116,12 @@ internal sealed partial class AgentRuntime : IAgentApi, IAsyncDisposable
             throw new AgentStartException($"--flow-buffer {options.FlowBufferCapacity}: expected 1-{Membrane.Observer.Flows.FlowRing.MaxCapacity}");
         }
 
+        // Before touching the kernel: a second agent of an instance would take over its programs and maps.
+        if (AgentClient.IsListening(AgentPaths.Socket(instance)))
+        {
+            throw new AgentStartException($"another agent of instance {instance} is running (it answers on {AgentPaths.Socket(instance)})");
+        }
+
         var nodeNamespace = options.NodeNamespacePath ?? $"/proc/{Environment.ProcessId}/ns/net";
         if (!File.Exists(nodeNamespace))
         {
@@ -190,13 +196,12 @@ internal sealed partial class AgentRuntime : IAgentApi, IAsyncDisposable
                 nodeThread.Dispose();
             }
 
-            throw e switch
+            if (e is DatapathException or InvalidDataException or ArgumentException or IOException or UnauthorizedAccessException or SocketException)
             {
-                AgentStartException => e,
-                DatapathException or InvalidDataException or ArgumentException or IOException or UnauthorizedAccessException or SocketException
-                    => new AgentStartException(e.Message, e),
-                _ => e,
-            };
+                throw new AgentStartException(e.Message, e);
+            }
+
+            throw;
         }
     }
 

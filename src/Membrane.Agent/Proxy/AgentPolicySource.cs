@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using Membrane.Agent.Endpoints;
 using Membrane.Policy.Identity;
@@ -18,16 +19,40 @@ internal sealed class AgentPolicySource(Func<AgentView> view, IIpCache ipCache, 
 {
     private const byte Tcp = 6;
 
+    /// <summary>Bound on remembered (client, destination, port) answers; past it the memory starts over.</summary>
+    private const int MaxRemembered = 16_384;
+
+    private readonly ConcurrentDictionary<(IPAddress Client, IPAddress Server, ushort Port), ConnectionPolicy> _remembered = new();
+
     /// <summary>Moves after every change of policies, endpoints or identities (after the new state is visible).</summary>
     public long Revision => revision();
 
+    /// <summary>
+    /// The policy of a connection. Every connection from one client to one destination port at one revision gets the
+    /// same answer, so it is computed once per revision (the proxy asks per connection, and per request after a change).
+    /// </summary>
     public ConnectionPolicy Resolve(ConnectionInfo connection)
     {
         var rev = revision();
+        var key = (Normalize(connection.Client.Address), Normalize(connection.OriginalDestination.Address), (ushort)connection.OriginalDestination.Port);
+        if (_remembered.TryGetValue(key, out var known) && known.Revision == rev)
+        {
+            return known;
+        }
+
+        var computed = Compute(rev, key.Item1, key.Item2, key.Item3);
+        if (_remembered.Count >= MaxRemembered)
+        {
+            _remembered.Clear();
+        }
+
+        _remembered[key] = computed;
+        return computed;
+    }
+
+    private ConnectionPolicy Compute(long rev, IPAddress clientAddress, IPAddress serverAddress, ushort port)
+    {
         var current = view();
-        var clientAddress = Normalize(connection.Client.Address);
-        var serverAddress = Normalize(connection.OriginalDestination.Address);
-        var port = (ushort)connection.OriginalDestination.Port;
         var source = current.ByAddress(clientAddress);
         var destination = current.ByAddress(serverAddress);
         var sourceIdentity = source?.Identity ?? ipCache.Lookup(clientAddress);

@@ -74,7 +74,11 @@ public static class PolicyTracer
     {
         if (peer.Labels is { } labels)
         {
-            repository.UpsertEndpoint(new EndpointInfo(id, podName, peer.Namespace, labels, peer.Address, []));
+            repository.UpsertEndpoint(new EndpointInfo(id, peer.PodName ?? podName, peer.Namespace, labels, peer.Address, peer.NamedPorts)
+            {
+                NamespaceLabels = peer.NamespaceLabels,
+                ServiceAccount = peer.ServiceAccount,
+            });
         }
     }
 
@@ -83,7 +87,7 @@ public static class PolicyTracer
         if (peer.IsEndpoint)
         {
             var ep = repository.GetEndpointPolicy(id)!;
-            var name = $"{peer.Namespace}/{peer.Labels}" + (peer.Address is null ? "" : $" ({peer.Address})");
+            var name = $"{peer.Namespace}/{peer.PodName ?? peer.Labels!.ToString()}" + (peer.Address is null ? "" : $" ({peer.Address})");
             return new TraceParty(name, ep.Identity, ep.Endpoint.IdentityLabels, true);
         }
 

@@ -12,6 +12,18 @@ public sealed record TracePeer(LabelSet? Labels, string Namespace = "default", I
 {
     /// <summary>True if the peer is a Membrane endpoint (it has labels).</summary>
     public bool IsEndpoint => Labels is not null;
+
+    /// <summary>The pod's name when the peer is a known endpoint (a live trace), shown instead of its labels.</summary>
+    public string? PodName { get; init; }
+
+    /// <summary>Labels of the pod's namespace (they are part of its identity).</summary>
+    public LabelSet NamespaceLabels { get; init; } = LabelSet.Empty;
+
+    /// <summary>The pod's named ports (targets of named ports in policies).</summary>
+    public IReadOnlyList<Membrane.Policy.Endpoints.NamedPort> NamedPorts { get; init; } = [];
+
+    /// <summary>The pod's service account, or null.</summary>
+    public string? ServiceAccount { get; init; }
 }
 
 /// <summary>An HTTP request to evaluate against the L7 rules (what the proxy would see).</summary>

@@ -167,6 +167,8 @@ public sealed class ApiServerTests : IAsyncLifetime
 
         public PolicyListResponse ListPolicies(bool withText) => new(0, []);
 
+        public PolicySourcesResponse ListPolicySources() => new(0, []);
+
         public BpfPolicyResponse GetBpfPolicy(string idOrPod) => throw new NotSupportedException();
 
         public IReadOnlyList<ConntrackEntryModel> ListConntrack() => [];

@@ -220,6 +220,41 @@ public sealed class FlowAdapterTests
         Assert.Equal(4ul, g.ForPolicy(UsersL4, defaultDeny: false)[0].Revision);
     }
 
+    [Fact]
+    public void Adapting_and_publishing_an_event_allocates_nothing_once_the_policy_lists_are_interned()
+    {
+        var datapath = Datapath();
+        var sink = new ProxyFlowSink(_observer, _policies, "node-1");
+        var drop = Event(DatapathEventType.Drop, DropReason.PolicyDenied, source: "10.244.1.13", identity: 2);
+        var request = new L7Event
+        {
+            Kind = L7EventKind.HttpRequest,
+            TimestampUnixNs = 1,
+            Connection = new ConnectionInfo(new IPEndPoint(_frontend.Address, 49876), new IPEndPoint(_users.Address, 80), ProxyMode.Transparent, 15080),
+            Policy = Connection(),
+            Verdict = L7Verdict.Denied,
+            DecidedBy = UsersL4,
+            DeniedDirection = TrafficDirection.Ingress,
+            HttpMethod = "DELETE",
+            HttpUrl = "http://10.244.1.12/api/v1/users/123",
+            HttpProtocol = "HTTP/1.1",
+        };
+        for (var i = 0; i < 100; i++)
+        {
+            _observer.Publish(datapath.ToFlow(drop));
+            sink.Publish(request);
+        }
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1000; i++)
+        {
+            _observer.Publish(datapath.ToFlow(drop));
+            sink.Publish(request);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     private DatapathFlowAdapter Datapath() =>
         new(_observer, () => _view, _repository.GetEndpointPolicy, _policies, enforcementAlways: false, "node-1");
 

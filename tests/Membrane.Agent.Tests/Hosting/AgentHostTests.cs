@@ -108,6 +108,43 @@ public sealed class AgentHostTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_policy_change_applies_to_the_next_request_of_an_open_proxied_connection()
+    {
+        await using var lab = await AgentLab.StartAsync(output, [("frontend", "default", Frontend), ("users", "default", Users)]);
+        await lab.ServeHttpAsync("users", 80);
+        await lab.ImportAsync("user-service-api-policy.yaml", TestPolicies.UserServiceApi);
+
+        // One keep-alive connection from the frontend pod, reused for every request.
+        var connections = 0;
+        using var thread = new Membrane.Datapath.Netns.NetnsThread(lab["frontend"].Netns.Path);
+        using var handler = new SocketsHttpHandler
+        {
+            MaxConnectionsPerServer = 1,
+            ConnectCallback = async (context, token) =>
+            {
+                Interlocked.Increment(ref connections);
+                var socket = thread.Run(() => new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork,
+                    System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true });
+                await socket.ConnectAsync(context.DnsEndPoint, token);
+                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            },
+        };
+        using var http = new HttpClient(handler) { BaseAddress = new Uri($"http://{lab["users"].Address}/"), Timeout = TimeSpan.FromSeconds(5) };
+
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("api/v1/users/1")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await http.DeleteAsync("api/v1/users/1")).StatusCode);
+
+        await lab.ImportAsync("user-service-api-policy.yaml", TestPolicies.UserServiceApi.Replace("method: \"GET\"", "method: \"GET|DELETE\"", StringComparison.Ordinal));
+        var after = await http.DeleteAsync("api/v1/users/1");
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+        Assert.Equal("DELETE /api/v1/users/1\n", await after.Content.ReadAsStringAsync());
+
+        await lab.ImportAsync("user-service-api-policy.yaml", TestPolicies.UserServiceApi);
+        Assert.Equal(HttpStatusCode.Forbidden, (await http.DeleteAsync("api/v1/users/1")).StatusCode);
+        Assert.Equal(1, connections);
+    }
+
+    [Fact]
     public async Task A_rejected_import_changes_nothing_and_the_previous_revision_keeps_enforcing()
     {
         await using var lab = await AgentLab.StartAsync(output, [("frontend", "default", Frontend), ("users", "default", Users), ("other", "default", Other)]);
@@ -243,6 +280,25 @@ public sealed class AgentHostTests(ITestOutputHelper output)
 
         var metrics = await lab.Client.GetMetricsAsync();
         Assert.Matches("hubble_lost_events_total\\{source=\"(perf_event_ring_buffer|observer_events_queue)\"\\} [1-9]", metrics);
+    }
+
+    [Fact]
+    public async Task Enforcement_mode_always_denies_without_any_policy_and_the_drop_names_the_mode()
+    {
+        await using var lab = await AgentLab.StartAsync(output, [("frontend", "default", Frontend), ("users", "default", Users)],
+            o => o with { PolicyEnforcement = "always" });
+        await lab.ServeHttpAsync("users", 80);
+
+        Assert.Equal("000", (await lab.CurlAsync("frontend", "GET", $"http://{lab["users"].Address}/", maxSeconds: 1.5)).Status);
+        var status = await lab.Client.GetStatusAsync();
+        Assert.Equal("always", status.PolicyEnforcement);
+        Assert.All(await lab.Client.ListEndpointsAsync(), e => Assert.Equal(("Enabled", "Enabled"), (e.IngressEnforcement, e.EgressEnforcement)));
+
+        var drop = (await ObserveAsync(lab, "--verdict", "DROPPED", "--type", "drop", "--last", "1")).Single();
+        Assert.Equal("EGRESS", drop.GetProperty("traffic_direction").GetString());
+        var by = Assert.Single(drop.GetProperty("egress_denied_by").EnumerateArray());
+        Assert.Equal("policy-enforcement-always", by.GetProperty("name").GetString());
+        Assert.Equal("Membrane", by.GetProperty("kind").GetString());
     }
 
     private const string AllowOtherToUsers = """

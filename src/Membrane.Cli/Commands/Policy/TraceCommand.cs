@@ -10,10 +10,13 @@ using Membrane.Policy.Trace;
 namespace Membrane.Cli.Commands.Policy;
 
 /// <summary>
-/// <c>membrane policy trace -f PATH... --src LABELS --dst LABELS --dport N ...</c>: explains offline whether a
-/// connection (and optionally one HTTP or Kafka request on it) would be allowed, side by side: the source's egress and
-/// the destination's ingress, with the rule that decided or the policies that enabled default deny. Exit 0 when the
-/// evaluation ran (whatever the verdict), 2 on bad input.
+/// <c>membrane policy trace [-f PATH...] --src PEER --dst PEER --dport N ...</c>: explains whether a connection (and
+/// optionally one HTTP or Kafka request on it) would be allowed, side by side: the source's egress and the
+/// destination's ingress, with the rule that decided or the policies that enabled default deny. With <c>-f</c> it runs
+/// offline on the given files and PEER is labels; without, it traces against the running agent's live state: its
+/// loaded policies, and PEER may also be an endpoint id or a pod name <c>[ns/]name</c> (its labels, namespace labels,
+/// address and named ports are used). Exit 0 when the evaluation ran (whatever the verdict), 1 when the agent cannot be
+/// reached, 2 on bad input.
 /// </summary>
 internal static class TraceCommand
 {
@@ -21,12 +24,11 @@ internal static class TraceCommand
     {
         var files = new Option<string[]>("--file", "-f")
         {
-            Description = "Policy files or directories (repeatable; - reads standard input).",
-            Required = true,
+            Description = "Policy files or directories (repeatable; - reads standard input). Without it, the running agent's policies are traced.",
             AllowMultipleArgumentsPerToken = true,
         };
-        var src = new Option<string?>("--src") { Description = "Source pod labels: key=value,... (optional source prefix, e.g. k8s:app=frontend)." };
-        var dst = new Option<string?>("--dst") { Description = "Destination pod labels." };
+        var src = new Option<string?>("--src") { Description = "Source pod labels: key=value,... (optional source prefix, e.g. k8s:app=frontend); live: also an endpoint id or [ns/]pod." };
+        var dst = new Option<string?>("--dst") { Description = "Destination pod labels; live: also an endpoint id or [ns/]pod." };
         var dport = new Option<int>("--dport") { Description = "Destination port (for ICMP: the ICMP type).", Required = true };
         var protocol = new Option<string>("--protocol") { Description = "TCP, UDP, SCTP, ICMP or ICMPv6.", DefaultValueFactory = _ => "TCP" };
         var srcNs = new Option<string>("--src-namespace") { Description = "Source namespace.", DefaultValueFactory = _ => "default" };
@@ -51,7 +53,7 @@ internal static class TraceCommand
             command.Options.Add(o);
         }
 
-        command.SetAction(parse =>
+        command.SetAction((parse, ct) =>
         {
             var options = new TraceOptions(
                 parse.GetValue(files) ?? [],
@@ -60,7 +62,9 @@ internal static class TraceCommand
                 parse.GetValue(method), parse.GetValue(path), parse.GetValue(host), parse.GetValue(headers) ?? [],
                 parse.GetValue(kafkaRole), parse.GetValue(kafkaKey), parse.GetValue(kafkaVersion), parse.GetValue(kafkaTopic), parse.GetValue(kafkaClient),
                 parse.GetValue(output) == "json");
-            return Run(options, Console.In, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
+            return options.Files.Count == 0
+                ? RunLiveAsync(parse, options, ct)
+                : Task.FromResult(Run(options, Console.In, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
         });
         return command;
     }
@@ -120,7 +124,104 @@ internal static class TraceCommand
         return 0;
     }
 
-    private static TraceRequest BuildRequest(TraceOptions o)
+    /// <summary>
+    /// Traces against the running agent: its loaded policies (the texts it enforces, reloaded here) and its endpoints
+    /// for peers given as an endpoint id or pod name.
+    /// </summary>
+    public static Task<int> RunLiveAsync(ParseResult parse, TraceOptions o, CancellationToken cancellationToken) =>
+        AgentCall.RunAsync(parse, async (client, output, token) =>
+        {
+            var error = parse.InvocationConfiguration.Error;
+            TracePeer source, destination;
+            try
+            {
+                source = await LivePeerAsync(client, "--src", o.Source, "--src-namespace", o.SourceNamespace, "--src-ip", o.SourceIp, token).ConfigureAwait(false);
+                destination = await LivePeerAsync(client, "--dst", o.Destination, "--dst-namespace", o.DestinationNamespace, "--dst-ip", o.DestinationIp, token).ConfigureAwait(false);
+            }
+            catch (UsageException e)
+            {
+                error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
+
+            TraceRequest request;
+            try
+            {
+                request = BuildRequest(o, source, destination);
+            }
+            catch (UsageException e)
+            {
+                error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
+
+            var sources = await client.ListPolicySourcesAsync(token).ConfigureAwait(false);
+            var policies = new List<PolicyResource>();
+            foreach (var text in sources.Sources)
+            {
+                var loaded = PolicyLoader.LoadText(text.Text, text.Name);
+                var live = text.Live.Select(l => new PolicyRef(l.Kind, l.Namespace, l.Name)).ToHashSet();
+                policies.AddRange(loaded.Policies.Where(p => live.Contains(p.Ref)));
+            }
+
+            TraceResult result;
+            try
+            {
+                result = PolicyTracer.Trace(policies, request);
+            }
+            catch (Exception e) when (e is PolicyCompileException or ArgumentException)
+            {
+                error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
+
+            if (!o.Json)
+            {
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"Live policy of the agent (revision {sources.Revision}, {policies.Count} {(policies.Count == 1 ? "policy" : "policies")})"));
+            }
+
+            output.Write(o.Json ? TraceOutput.Json(result, request) : TraceOutput.Text(result, request));
+            return 0;
+        }, cancellationToken);
+
+    /// <summary>A live peer: an endpoint id or pod name resolved through the agent, else labels or an address.</summary>
+    private static async Task<TracePeer> LivePeerAsync(Membrane.Agent.Api.AgentClient client, string flag, string? value, string nsFlag, string ns,
+        string ipFlag, string? ip, CancellationToken cancellationToken)
+    {
+        if (value is null || value.Contains('=', StringComparison.Ordinal))
+        {
+            return Peer(flag, value, nsFlag, ns, ipFlag, ip);
+        }
+
+        Membrane.Agent.Api.EndpointModel endpoint;
+        try
+        {
+            endpoint = await client.GetEndpointAsync(value, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Membrane.Agent.Api.AgentApiException e) when (e.Status == System.Net.HttpStatusCode.NotFound)
+        {
+            throw new UsageException($"{flag} {value}: {e.Message} (give an endpoint id, a pod as [namespace/]name, or labels key=value)");
+        }
+
+        static LabelSet Labels(IReadOnlyDictionary<string, string> labels) =>
+            new(labels.Select(kv => Label.Parse(kv.Value.Length == 0 ? kv.Key : $"{kv.Key}={kv.Value}")));
+
+        return new TracePeer(Labels(endpoint.PodLabels), endpoint.Namespace, IPAddress.Parse(endpoint.IPv4))
+        {
+            PodName = endpoint.PodName,
+            NamespaceLabels = Labels(endpoint.NamespaceLabels),
+            NamedPorts = [.. endpoint.NamedPorts.Select(p => new Membrane.Policy.Endpoints.NamedPort(p.Name, (ushort)p.Port,
+                p.Protocol switch { "UDP" => (byte)17, "SCTP" => (byte)132, _ => (byte)6 }))],
+        };
+    }
+
+    private static TraceRequest BuildRequest(TraceOptions o) =>
+        BuildRequest(o,
+            Peer("--src", o.Source, "--src-namespace", o.SourceNamespace, "--src-ip", o.SourceIp),
+            Peer("--dst", o.Destination, "--dst-namespace", o.DestinationNamespace, "--dst-ip", o.DestinationIp));
+
+    private static TraceRequest BuildRequest(TraceOptions o, TracePeer source, TracePeer destination)
     {
         var protocol = o.Protocol.ToUpperInvariant() switch
         {
@@ -137,8 +238,6 @@ internal static class TraceCommand
             throw new UsageException($"--dport {o.Port}: expected 0-{max}");
         }
 
-        var source = Peer("--src", o.Source, "--src-namespace", o.SourceNamespace, "--src-ip", o.SourceIp);
-        var destination = Peer("--dst", o.Destination, "--dst-namespace", o.DestinationNamespace, "--dst-ip", o.DestinationIp);
         if (!source.IsEndpoint && !destination.IsEndpoint)
         {
             throw new UsageException("give labels for at least one side (--src or --dst): policy applies to pods");

@@ -66,7 +66,7 @@ internal static class StatusCommand
                 $"flow buffer {N(s.Flows.LostInFlowBuffer)}, slow readers {N(s.Flows.LostToReaders)}"));
         }
 
-        var width = lines.Max(l => l.Key.Length) + 2;
+        const int width = 18;
         var sb = new StringBuilder();
         foreach (var (key, value) in lines)
         {
