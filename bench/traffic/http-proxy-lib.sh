@@ -11,6 +11,9 @@ if [ -z "${SHARED_BENCH:-}" ]; then
 fi
 [ -x "${SHARED_BENCH:-}/http1.sh" ] || { echo "shared bench harness not found (set SHARED_BENCH)" >&2; exit 2; }
 : "${LAYOUT:=pinned}" "${SERVER_CPUS:=1}" "${CLIENT_CPUS:=0}" "${PROXY_PORT:=18111}" "${ALLOC_SECONDS:=5}"
+# The private origin's ports (allocation runs, warm-up, h2c-profile.sh); the shared harness uses 18081/18091 itself
+# but only while the private origin is stopped.
+: "${ORIGIN_HTTP_PORT:=18081}" "${ORIGIN_H2C_PORT:=18091}"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/membrane-proxy-bench.XXXXXX")
 HOST_DLL="$ROOT/artifacts/bin/Membrane.Bench.ProxyHost/release/Membrane.Bench.ProxyHost.dll"
 PROXY_PID=""; ORIGIN_PID=""
@@ -64,14 +67,16 @@ events { worker_connections 4096; }
 http {
   access_log off; keepalive_requests 100000000; keepalive_timeout 120s; client_body_temp_path $WORK/origin/tmp;
   server {
-    listen 127.0.0.1:18081 reuseport; listen 127.0.0.1:18091 http2; http2_max_concurrent_streams 1024;
+    listen 127.0.0.1:$ORIGIN_HTTP_PORT reuseport; listen 127.0.0.1:$ORIGIN_H2C_PORT http2; http2_max_concurrent_streams 1024;
     default_type text/plain; location / { return 200 "hello from backend\n"; }
   }
 }
 CONF
-    nginx -p "$WORK/origin" -c "$WORK/origin/nginx.conf" > "$WORK/origin/log" 2>&1 &
+    local pin=()
+    [ "$LAYOUT" = pinned ] && [ "${PIN_ORIGIN:-0}" = 1 ] && pin=(taskset -c "$SERVER_CPUS")
+    "${pin[@]}" nginx -p "$WORK/origin" -c "$WORK/origin/nginx.conf" > "$WORK/origin/log" 2>&1 &
     ORIGIN_PID=$!
-    for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/18081) 2>/dev/null && break; sleep 0.1; done
+    for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$ORIGIN_HTTP_PORT") 2>/dev/null && break; sleep 0.1; done
 }
 
 # warm_up PATH...: JIT-warm the proxy (tiered compilation, PGO) against the private origin before the harness

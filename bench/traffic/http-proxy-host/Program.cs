@@ -6,10 +6,18 @@ using Membrane.Policy.Model;
 using Membrane.Proxy;
 
 // membrane-bench-proxy --listen 127.0.0.1:18111 --upstream 127.0.0.1:18081 [--policy http1|h2c]
-// Prints "ready <listen>" once listening; on SIGTERM/SIGINT prints the event counts and allocated bytes, then exits.
+//                      [--mode proxy|kestrel-fixed|client-load] [--seconds N] [--alloc-sample]
+// Prints "ready <listen>" once listening; SIGUSR1 prints a stats line (events, allocated bytes, GCs, thread-pool work
+// items, lock contentions: the System.Runtime event counters' sources); on SIGTERM/SIGINT prints it and exits.
+// kestrel-fixed and client-load are the profile variants of bench/traffic/h2c-profile.sh (Variants.cs).
 var listen = IPEndPoint.Parse(Arg("--listen", "127.0.0.1:18111"));
 var upstream = IPEndPoint.Parse(Arg("--upstream", "127.0.0.1:18081"));
 var policyName = Arg("--policy", "http1");
+var mode = Arg("--mode", "proxy");
+if (mode == "client-load")
+{
+    return await Variants.RunClientLoadAsync(upstream, 50, int.Parse(Arg("--seconds", "10"), System.Globalization.CultureInfo.InvariantCulture));
+}
 var benchPolicy = new PolicyRef("CiliumNetworkPolicy", "default", "user-service-api-policy");
 
 // The shared harness's policy (policy_check.sh / h2c.sh gate): the seed's user-service rule shape, with the
@@ -22,8 +30,17 @@ var sampler = args.Contains("--alloc-sample") ? new AllocationSampler() : null;
 var sink = new CountingSink(sampler);
 var options = new ProxyServerOptions();
 await using var server = new ProxyServer(source, sink, options);
-await server.AddExplicitListenerAsync(listen, upstream);
-Console.WriteLine($"ready {listen} inline={options.InlineScheduling}");
+Microsoft.AspNetCore.Hosting.Server.IServer? fixedServer = null;
+if (mode == "kestrel-fixed")
+{
+    fixedServer = await Variants.StartKestrelFixedAsync(listen, options.InlineScheduling);
+}
+else
+{
+    await server.AddExplicitListenerAsync(listen, upstream);
+}
+
+Console.WriteLine($"ready {listen} mode={mode} inline={options.InlineScheduling} server_gc={System.Runtime.GCSettings.IsServerGC}");
 
 var stop = new TaskCompletionSource();
 using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.TrySetResult(); });
@@ -31,6 +48,11 @@ using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Can
 using var usr = PosixSignalRegistration.Create((PosixSignal)10 /* SIGUSR1 */, c => { c.Cancel = true; sink.Report(); });
 await stop.Task;
 sink.Report();
+if (fixedServer is not null)
+{
+    await fixedServer.StopAsync(CancellationToken.None);
+}
+
 return 0;
 
 string Arg(string name, string fallback)
@@ -90,5 +112,5 @@ internal sealed class CountingSink(AllocationSampler? sampler) : IL7EventSink
     }
 
     public void Report() =>
-        Console.WriteLine($"stats requests={Volatile.Read(ref _requests)} responses={Volatile.Read(ref _responses)} denied={Volatile.Read(ref _denied)} errors={Volatile.Read(ref _errors)} allocated_bytes={GC.GetTotalAllocatedBytes(precise: true)} gen0={GC.CollectionCount(0)} gen1={GC.CollectionCount(1)} gen2={GC.CollectionCount(2)}{(sampler is null ? "" : " top: " + sampler.Top(12))}");
+        Console.WriteLine($"stats requests={Volatile.Read(ref _requests) + RequestCount.Value} threadpool_items={ThreadPool.CompletedWorkItemCount} lock_contentions={Monitor.LockContentionCount} gc_pause_ms={GC.GetTotalPauseDuration().TotalMilliseconds:F0} responses={Volatile.Read(ref _responses)} denied={Volatile.Read(ref _denied)} errors={Volatile.Read(ref _errors)} allocated_bytes={GC.GetTotalAllocatedBytes(precise: true)} gen0={GC.CollectionCount(0)} gen1={GC.CollectionCount(1)} gen2={GC.CollectionCount(2)}{(sampler is null ? "" : " top: " + sampler.Top(12))}");
 }

@@ -21,6 +21,13 @@ internal static class RequestGate
     public static HttpDecision Decide(ConnectionPolicy policy, string method, ReadOnlySpan<char> path, ReadOnlySpan<char> host, IHeaderDictionary headers, List<HttpHeaderAction>? actions)
     {
         var view = new KestrelHeaderView(headers);
+        return Decide(policy, method, path, host, ref view, actions);
+    }
+
+    /// <summary>Decides over any header store (the HTTP/2 engine's decoded header list).</summary>
+    public static HttpDecision Decide<THeaders>(ConnectionPolicy policy, ReadOnlySpan<char> method, ReadOnlySpan<char> path, ReadOnlySpan<char> host, ref THeaders view, List<HttpHeaderAction>? actions)
+        where THeaders : IHttpHeaderView, allows ref struct
+    {
         PolicyRef? allowedBy = null;
         if (policy.HttpEgress is { } egress)
         {

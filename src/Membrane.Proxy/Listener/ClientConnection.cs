@@ -1,12 +1,11 @@
 using Membrane.Proxy.Http;
-using Membrane.Proxy.Http2;
 
 namespace Membrane.Proxy.Listener;
 
 /// <summary>
 /// State of one accepted HTTP client connection, shared by its requests: the policy in force (re-resolved when the
-/// revision moves), the HTTP/1.1 upstream relay, and for HTTP/2 the upstream route. Set as a connection feature by
-/// the dispatcher and found by the HTTP application through Kestrel's feature fallback.
+/// revision moves) and the HTTP/1.1 upstream relay. Set as a connection feature by the dispatcher and found by the
+/// HTTP application through Kestrel's feature fallback; the HTTP/2 engine uses it for the policy.
 /// </summary>
 internal sealed class ClientConnection : IDisposable
 {
@@ -28,9 +27,6 @@ internal sealed class ClientConnection : IDisposable
 
     /// <summary>The HTTP/1.1 relay of this connection (one keep-alive upstream connection per client connection).</summary>
     public Http1Exchange Http1 => _http1 ??= new Http1Exchange(this);
-
-    /// <summary>The HTTP/2 upstream route of this connection, created on its first stream.</summary>
-    public Http2Route? Http2Route { get; set; }
 
     /// <summary>Returns the policy to apply to the next request, re-resolving it when the policy revision moved.</summary>
     public ConnectionPolicy CurrentPolicy()

@@ -31,7 +31,7 @@ internal sealed class ListenerRuntime : IAsyncDisposable
         _upstream = upstream;
         PreserveClientAddress = preserveClientAddress;
         Descriptor = new ProxyListener(mode, listen, upstream);
-        Http2 = new Http2Upstream(this);
+        Http2Routes = new Http2Routes(this, new Membrane.Proxy.Http2.Http2Limits());
     }
 
     public ProxyServer Server { get; }
@@ -41,8 +41,8 @@ internal sealed class ListenerRuntime : IAsyncDisposable
     /// <summary>Transparent mode: bind upstream sockets to the client's address.</summary>
     public bool PreserveClientAddress { get; }
 
-    /// <summary>The HTTP/2 upstream client of this listener.</summary>
-    public Http2Upstream Http2 { get; }
+    /// <summary>The HTTP/2 routes (client connections and their shared upstream connections) of this listener.</summary>
+    public Http2Routes Http2Routes { get; }
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -58,11 +58,11 @@ internal sealed class ListenerRuntime : IAsyncDisposable
         kestrelOptions.Limits.KeepAliveTimeout = options.KeepAliveTimeout;
         kestrelOptions.Limits.MaxRequestBodySize = null;
         kestrelOptions.Limits.MinRequestBodyDataRate = new MinDataRate(options.MinRequestBodyBytesPerSecond, TimeSpan.FromSeconds(5));
-        kestrelOptions.Limits.Http2.MaxStreamsPerConnection = 250;
         kestrelOptions.Listen(Descriptor.LocalEndPoint, lo =>
         {
             _listenOptions = lo;
-            lo.Protocols = HttpProtocols.Http1AndHttp2;
+            // HTTP/2 connections are served by the proxy's own engine (Http2ClientSession), never by Kestrel.
+            lo.Protocols = HttpProtocols.Http1;
             lo.Use(next => context => OnConnectionAsync(context, next));
         });
 
@@ -89,7 +89,7 @@ internal sealed class ListenerRuntime : IAsyncDisposable
             _kestrel.Dispose();
         }
 
-        Http2.Dispose();
+        Http2Routes.CloseAll();
     }
 
     private Socket CreateListenSocket(EndPoint endpoint, bool transparent)
@@ -183,12 +183,14 @@ internal sealed class ListenerRuntime : IAsyncDisposable
 
     private async Task RunHttpAsync(ConnectionContext context, ConnectionDelegate next, ConnectionInfo info, ConnectionPolicy policy)
     {
-        if (await PrefaceSniffer.IsHttp2Async(context.Transport.Input, Server.Options.RequestHeadersTimeout, context.ConnectionClosed).ConfigureAwait(false))
+        var http2 = await PrefaceSniffer.IsHttp2Async(context.Transport.Input, Server.Options.RequestHeadersTimeout, context.ConnectionClosed).ConfigureAwait(false);
+        using var connection = new ClientConnection(this, info, policy);
+        if (http2)
         {
-            PrefaceSniffer.SelectHttp2(context);
+            await Http2ClientSession.RunAsync(this, context, connection).ConfigureAwait(false);
+            return;
         }
 
-        using var connection = new ClientConnection(this, info, policy);
         context.Features.Set(connection);
         _connections[context.ConnectionId] = info;
         try

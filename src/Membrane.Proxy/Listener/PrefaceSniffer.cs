@@ -1,17 +1,10 @@
 using System.IO.Pipelines;
-using System.Security.Cryptography.X509Certificates;
-using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Connections.Features;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 
 namespace Membrane.Proxy.Listener;
 
 /// <summary>
-/// Tells HTTP/2 prior-knowledge connections from HTTP/1.x on one cleartext port. Kestrel serves only HTTP/1.1 on a
-/// cleartext <c>Http1AndHttp2</c> endpoint (dotnet/aspnetcore#56984); it picks HTTP/2 when the connection reports the
-/// ALPN protocol <c>h2</c>. So once the 24-byte preface (RFC 9113 §3.4) is seen, the connection is given those
-/// features; the bytes are only peeked, never consumed.
+/// Tells HTTP/2 prior-knowledge connections from HTTP/1.x on one cleartext port by the 24-byte preface (RFC 9113
+/// §3.4): HTTP/2 goes to the proxy's own engine, HTTP/1.x to Kestrel. The bytes are only peeked, never consumed.
 /// </summary>
 internal static class PrefaceSniffer
 {
@@ -46,13 +39,6 @@ internal static class PrefaceSniffer
         }
     }
 
-    /// <summary>Marks the connection as HTTP/2 for Kestrel's protocol selection.</summary>
-    public static void SelectHttp2(ConnectionContext connection)
-    {
-        connection.Features.Set<ITlsConnectionFeature>(Http2Selection.Instance);
-        connection.Features.Set<ITlsApplicationProtocolFeature>(Http2Selection.Instance);
-    }
-
     private static bool Decide(System.Buffers.ReadOnlySequence<byte> buffer, out bool isHttp2)
     {
         Span<byte> head = stackalloc byte[24];
@@ -60,16 +46,5 @@ internal static class PrefaceSniffer
         System.Buffers.BuffersExtensions.CopyTo(buffer.Slice(0, length), head);
         isHttp2 = length == 24 && head.SequenceEqual(Preface);
         return length == 24 || !Preface.StartsWith(head[..length]);
-    }
-
-    private sealed class Http2Selection : ITlsConnectionFeature, ITlsApplicationProtocolFeature
-    {
-        public static readonly Http2Selection Instance = new();
-
-        public X509Certificate2? ClientCertificate { get; set; }
-
-        public ReadOnlyMemory<byte> ApplicationProtocol { get; } = "h2"u8.ToArray();
-
-        public Task<X509Certificate2?> GetClientCertificateAsync(CancellationToken cancellationToken) => Task.FromResult<X509Certificate2?>(null);
     }
 }
