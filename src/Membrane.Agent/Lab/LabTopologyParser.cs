@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
+using Membrane.Policy.Validation;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -428,35 +429,8 @@ public static partial class LabTopologyParser
             return labels;
         }
 
-        public string Suggest(string given, IEnumerable<string> known)
-        {
-            var best = known.Select(k => (k, d: Distance(given.ToLowerInvariant(), k.ToLowerInvariant()))).MinBy(t => t.d);
-            return best.k is not null && best.d <= Math.Max(2, best.k.Length / 3) ? $"; did you mean \"{best.k}\"?" : "";
-        }
+        public string Suggest(string given, IEnumerable<string> known) => Suggestions.Hint(given, known);
 
         private static string Join(string path, string key) => path.Length == 0 ? key : $"{path}.{key}";
-
-        private static int Distance(string a, string b)
-        {
-            var d = new int[b.Length + 1];
-            for (var j = 0; j <= b.Length; j++)
-            {
-                d[j] = j;
-            }
-
-            for (var i = 1; i <= a.Length; i++)
-            {
-                var prev = d[0];
-                d[0] = i;
-                for (var j = 1; j <= b.Length; j++)
-                {
-                    var tmp = d[j];
-                    d[j] = Math.Min(Math.Min(d[j] + 1, d[j - 1] + 1), prev + (a[i - 1] == b[j - 1] ? 0 : 1));
-                    prev = tmp;
-                }
-            }
-
-            return d[b.Length];
-        }
     }
 }

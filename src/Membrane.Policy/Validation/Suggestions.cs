@@ -1,7 +1,7 @@
 namespace Membrane.Policy.Validation;
 
 /// <summary>"Did you mean" hints: the closest known name to a misspelt one, by case-insensitive edit distance.</summary>
-internal static class Suggestions
+public static class Suggestions
 {
     /// <summary>The candidate closest to <paramref name="written"/>, if it is close enough to be a likely typo.</summary>
     public static string? Closest(string written, IEnumerable<string> candidates)
