@@ -1,13 +1,14 @@
 using System.Collections.Immutable;
 using System.Net;
+using DropReason = Membrane.Datapath.Events.DropReason;
 using Membrane.Agent.Endpoints;
 using Membrane.Agent.Flows;
 using Membrane.Agent.State;
 using Membrane.Agent.Tests.Support;
 using Membrane.Datapath.Events;
-using Membrane.Observer;
 using Membrane.Observer.Flows;
 using Membrane.Observer.Printers;
+using Membrane.Observer;
 using Membrane.Policy.Endpoints;
 using Membrane.Policy.Identity;
 using Membrane.Policy.MapState;
@@ -15,7 +16,7 @@ using Membrane.Policy.Model;
 using Membrane.Policy.Parsing;
 using Membrane.Policy.Repository;
 using Membrane.Proxy;
-using DropReason = Membrane.Datapath.Events.DropReason;
+using Membrane.Tests.Shared;
 using TrafficDirection = Membrane.Policy.Model.TrafficDirection;
 
 namespace Membrane.Agent.Tests.Flows;

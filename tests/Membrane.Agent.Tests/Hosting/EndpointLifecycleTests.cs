@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Membrane.Agent.Api;
 using Membrane.Agent.Tests.Support;
+using Membrane.Tests.Shared;
 using Xunit.Abstractions;
 
 namespace Membrane.Agent.Tests.Hosting;

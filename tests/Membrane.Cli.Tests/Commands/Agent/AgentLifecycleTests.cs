@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Membrane.Cli.Tests.Support;
+using Membrane.Tests.Shared;
 using Xunit.Abstractions;
 
 namespace Membrane.Cli.Tests.Commands.Agent;
@@ -30,29 +31,6 @@ public sealed class AgentLifecycleTests(ITestOutputHelper output)
                 protocol: TCP
         """;
 
-    private const string Broken = """
-        apiVersion: cilium.io/v2
-        kind: CiliumNetworkPolicy
-        metadata:
-          name: broken
-          namespace: default
-        spec:
-          endpointSelector:
-            matchLabels:
-              app: users
-          ingress:
-          - fromEndpoint:
-            - matchLabels:
-                app: other
-            toPorts:
-            - ports:
-              - port: "80"
-                protocol: TCP
-              rules:
-                http:
-                - path: "/api("
-        """;
-
     [Fact]
     public async Task A_rejected_import_prints_every_error_and_the_previous_revision_keeps_enforcing_across_a_restart()
     {
@@ -64,7 +42,7 @@ public sealed class AgentLifecycleTests(ITestOutputHelper output)
         Assert.Equal(0, code);
         Assert.Contains("   <stdin>:1:1   ", stdout);
 
-        var broken = lab.WritePolicy("broken.yaml", Broken);
+        var broken = lab.WritePolicy("broken.yaml", TestPolicies.Invalid);
         (code, stdout, stderr) = await lab.MembraneAsync("policy", "import", broken);
         Assert.Equal(1, code);
         Assert.Equal("", stdout);

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Membrane.Cli.Tests.Support;
+using Membrane.Tests.Shared;
 using Xunit.Abstractions;
 
 namespace Membrane.Cli.Tests.Commands.Agent;
@@ -12,41 +13,6 @@ namespace Membrane.Cli.Tests.Commands.Agent;
 /// </summary>
 public sealed class SeedScenarioTests(ITestOutputHelper output)
 {
-    public const string SeedPolicy = """
-        apiVersion: "cilium.io/v2"
-        kind: CiliumNetworkPolicy
-        metadata:
-          name: "user-service-api-policy"
-          namespace: "default"
-        spec:
-          endpointSelector:
-            matchLabels:
-              app: users
-          ingress:
-          - fromEndpoints:
-            - matchLabels:
-                app: frontend
-            toPorts:
-            - ports:
-              - port: "80"
-                protocol: TCP
-              rules:
-                http:
-                - method: "GET"
-                  path: "/api/v1/users/?.*"
-          - fromEndpoints:
-            - matchLabels:
-                app: billing
-            toPorts:
-            - ports:
-              - port: "80"
-                protocol: TCP
-              rules:
-                http:
-                - method: "POST"
-                  path: "/api/v1/payments"
-        """;
-
     [Fact]
     public async Task The_seed_policy_is_enforced_and_every_read_verb_shows_it()
     {
@@ -55,7 +21,7 @@ public sealed class SeedScenarioTests(ITestOutputHelper output)
         using var monitor = lab.StartMembrane("monitor", "--type", "drop");
         Assert.NotNull(await monitor.WaitForLineAsync(l => l.StartsWith("Listening for events", StringComparison.Ordinal), TimeSpan.FromSeconds(30)));
 
-        var file = lab.WritePolicy("user-service-api-policy.yaml", SeedPolicy);
+        var file = lab.WritePolicy("user-service-api-policy.yaml", TestPolicies.UserServiceApi);
         var (code, stdout, stderr) = await lab.MembraneAsync("policy", "import", file);
         Assert.True(code == 0, stderr);
         Assert.Equal("imported 1 policy: default/user-service-api-policy (CiliumNetworkPolicy)\nrevision 1 is enforcing (1 endpoint updated)\n", stdout);
@@ -112,7 +78,7 @@ public sealed class SeedScenarioTests(ITestOutputHelper output)
         Assert.True(code == 0, stderr);
         output.WriteLine(stdout);
         Assert.Matches(@"^Revision: 1\nNAMESPACE   NAME                      KIND                  SOURCE\s+REVISION   ENDPOINTS\n" +
-            @"default     user-service-api-policy   CiliumNetworkPolicy   /\S+/user-service-api-policy.yaml:1:1\s+1\s+2\n$", stdout);
+            @"default     user-service-api-policy   CiliumNetworkPolicy   /\S+/user-service-api-policy.yaml:4:1\s+1\s+2\n$", stdout);
 
         (code, stdout, stderr) = await lab.MembraneAsync("policy", "get", "user-service-api-policy");
         Assert.True(code == 0, stderr);

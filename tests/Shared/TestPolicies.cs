@@ -1,6 +1,9 @@
-namespace Membrane.Agent.Tests.Support;
+namespace Membrane.Tests.Shared;
 
-/// <summary>The policies the end-to-end tests import (the seed article's, and small L3/L4 ones).</summary>
+/// <summary>
+/// The policies the end-to-end tests of the agent and the CLI import (the seed article's, and small ones); compiled into
+/// both test projects (tests/Shared).
+/// </summary>
 internal static class TestPolicies
 {
     /// <summary>L3/L4 only: frontend may reach users on TCP 80 and 9000; nothing else reaches users.</summary>
@@ -26,41 +29,11 @@ internal static class TestPolicies
                 protocol: TCP
         """;
 
-    /// <summary>The seed article's policy: frontend GET /api/v1/users[/...], billing POST /api/v1/payments.</summary>
-    public const string UserServiceApi = """
-        apiVersion: "cilium.io/v2"
-        kind: CiliumNetworkPolicy
-        metadata:
-          name: "user-service-api-policy"
-          namespace: "default"
-        spec:
-          endpointSelector:
-            matchLabels:
-              app: users
-          ingress:
-          - fromEndpoints:
-            - matchLabels:
-                app: frontend
-            toPorts:
-            - ports:
-              - port: "80"
-                protocol: TCP
-              rules:
-                http:
-                - method: "GET"
-                  path: "/api/v1/users/?.*"
-          - fromEndpoints:
-            - matchLabels:
-                app: billing
-            toPorts:
-            - ports:
-              - port: "80"
-                protocol: TCP
-              rules:
-                http:
-                - method: "POST"
-                  path: "/api/v1/payments"
-        """;
+    /// <summary>
+    /// The seed article's policy, read from <c>examples/seed/user-service-api-policy.yaml</c>: frontend GET
+    /// /api/v1/users[/...], billing POST /api/v1/payments.
+    /// </summary>
+    public static string UserServiceApi { get; } = File.ReadAllText(Path.Combine(RepositoryRoot(), "examples", "seed", "user-service-api-policy.yaml"));
 
     /// <summary>A policy with a field error (line 10 <c>fromEndpoint</c>) and an invalid regex.</summary>
     public const string Invalid = """
@@ -85,4 +58,15 @@ internal static class TestPolicies
                 http:
                 - path: "/api("
         """;
+
+    private static string RepositoryRoot()
+    {
+        var dir = AppContext.BaseDirectory;
+        while (dir is not null && !File.Exists(Path.Combine(dir, "Membrane.slnx")))
+        {
+            dir = Path.GetDirectoryName(dir);
+        }
+
+        return dir ?? throw new DirectoryNotFoundException("Membrane.slnx not found above the test binaries");
+    }
 }
