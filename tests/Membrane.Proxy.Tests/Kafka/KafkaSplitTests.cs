@@ -232,4 +232,18 @@ public sealed class KafkaSplitTests
         Assert.True(KafkaSplit.CanSplit(Parse(KafkaRequestBuilder.Build(KafkaApis.OffsetFetch, 8, Requested))));
         Assert.False(KafkaSplit.CanSplit(Parse(KafkaRequestBuilder.Build(KafkaApis.Metadata, 12, Requested))));
     }
+
+    [Theory]
+    [InlineData(KafkaApis.ListOffsets, 7)]
+    [InlineData(KafkaApis.Fetch, 12)]
+    [InlineData(KafkaApis.OffsetFetch, 8)]
+    public async Task ABrokerAnswerArrivingByteByByteIsSplicedWhole(short key, short v)
+    {
+        await using var h = await ScriptedKafkaHarness.StartAsync(
+            q => KafkaResponseSchemas.Encode(q.ApiKey, q.ApiVersion, [Orders], q.CorrelationId), KafkaTestSupport.ProduceConsume("orders"), dribble: true);
+        var answer = await h.RoundTripAsync(KafkaRequestBuilder.Build(key, v, [Secrets, Orders], correlationId: 31));
+        Assert.Equal([("secrets", 3, (short)29), ("orders", 0, (short)0), ("orders", 1, (short)0)], KafkaResponseSchemas.Decode(answer[4..], key, v));
+        Assert.Equal(KafkaRequestBuilder.Build(key, v, [Orders], correlationId: 31), Assert.Single(h.Received));
+        Assert.DoesNotContain(h.Events.Events, e => e.Kind == L7EventKind.ProtocolError);
+    }
 }

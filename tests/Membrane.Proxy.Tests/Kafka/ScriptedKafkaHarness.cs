@@ -31,9 +31,12 @@ internal sealed class ScriptedKafkaHarness : IAsyncDisposable
     /// <summary>Every frame the broker received, as received.</summary>
     public System.Collections.Concurrent.ConcurrentQueue<byte[]> Received { get; } = new();
 
-    public static Task<ScriptedKafkaHarness> StartAsync(Func<KafkaRequest, byte[]?> respond, KafkaRuleSet? rules = null)
+    /// <summary>Answers are written one byte per flush (every read the engine makes sees a partial frame).</summary>
+    public bool Dribble { get; init; }
+
+    public static Task<ScriptedKafkaHarness> StartAsync(Func<KafkaRequest, byte[]?> respond, KafkaRuleSet? rules = null, bool dribble = false)
     {
-        var h = new ScriptedKafkaHarness { _respond = respond };
+        var h = new ScriptedKafkaHarness { _respond = respond, Dribble = dribble };
         h.Policy.Set(rules ?? ProduceConsume("orders"));
         var endpoint = new IPEndPoint(IPAddress.Loopback, 9092);
         var info = new ConnectionInfo(endpoint, endpoint, ProxyMode.Transparent, 15090);
@@ -64,7 +67,16 @@ internal sealed class ScriptedKafkaHarness : IAsyncDisposable
                 Received.Enqueue(buffer.Slice(0, length).ToArray());
                 if (_respond(q) is { } response)
                 {
-                    await _brokerToProxy.Writer.WriteAsync(response);
+                    if (!Dribble)
+                    {
+                        await _brokerToProxy.Writer.WriteAsync(response);
+                    }
+
+                    for (var i = 0; Dribble && i < response.Length; i++)
+                    {
+                        await _brokerToProxy.Writer.WriteAsync(response.AsMemory(i, 1));
+                        await Task.Yield();
+                    }
                 }
 
                 buffer = buffer.Slice(length);
