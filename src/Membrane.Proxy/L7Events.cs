@@ -100,6 +100,10 @@ public readonly record struct L7Event
     /// <summary>Topics named by the request.</summary>
     public IReadOnlyList<string>? KafkaTopics { get; init; }
 
+    /// <summary>Topics of a forwarded Kafka request that policy denied: removed from what the broker received and
+    /// answered with TOPIC_AUTHORIZATION_FAILED in the same response (null when none was).</summary>
+    public IReadOnlyList<string>? KafkaDeniedTopics { get; init; }
+
     /// <summary>Kafka error code of the response (29 for TOPIC_AUTHORIZATION_FAILED), 0 otherwise.</summary>
     public short KafkaErrorCode { get; init; }
 }

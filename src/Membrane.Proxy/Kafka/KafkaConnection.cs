@@ -61,6 +61,7 @@ internal sealed class KafkaConnection
         Metadata,
         FindCoordinator,
         InspectProduce,
+        Split,
         Local,
     }
 
@@ -73,8 +74,10 @@ internal sealed class KafkaConnection
         public long StartTimestamp;
         public byte[]? Local;
         public int LocalLength;
-        public byte[]? DeniedMetadata;
+        /// <summary>Pre-encoded response topic elements for topics removed from the forwarded request (Metadata, splits).</summary>
+        public byte[]? DeniedEntries;
         public int DeniedCount;
+        public string[]? DeniedTopics;
         public ConnectionPolicy Policy;
         public byte[] ClientId;
         public string? ClientIdString;
@@ -329,6 +332,25 @@ internal sealed class KafkaConnection
             Evaluate(q, policy, out entry.Verdict, out entry.DecidedBy, out entry.DeniedDirection);
         }
 
+        if (entry.Verdict == L7Verdict.Denied && q.EvaluatedTopicCount > 1 && PrepareSplit(q, payload, ref entry))
+        {
+            PublishRequest(entry);
+            if (entry.Verdict == L7Verdict.Denied)
+            {
+                await AnswerLocallyAsync(entry, _requestWriter, ct).ConfigureAwait(false);
+                return true;
+            }
+
+            if (q.ApiKey != KafkaApis.Produce || q.Acks != 0)
+            {
+                await EnqueueAsync(entry, ct).ConfigureAwait(false);
+            }
+
+            upstream.Write(_requestWriter.WrittenSpan);
+            _upstreamDirty = true;
+            return true;
+        }
+
         if (entry.Verdict == L7Verdict.Denied)
         {
             entry.ErrorCode = KafkaDenials.ErrorCodeFor(q);
@@ -406,7 +428,7 @@ internal sealed class KafkaConnection
                 }
             }
 
-            entry.DeniedMetadata = _responseWriterForDenied.WrittenSpan.ToArray();
+            entry.DeniedEntries = _responseWriterForDenied.WrittenSpan.ToArray();
             entry.DeniedCount = denied;
             entry.ErrorCode = KafkaErrors.TopicAuthorizationFailed;
             entry.Detail = $"{denied} of {n} requested topics denied: answered with TOPIC_AUTHORIZATION_FAILED";
@@ -437,6 +459,68 @@ internal sealed class KafkaConnection
     }
 
     private readonly KafkaWriter _responseWriterForDenied = new();
+
+    /// <summary>
+    /// A request naming allowed and denied topics, handled as a broker with ACLs does (<see cref="KafkaSplit"/>): fills
+    /// <see cref="_requestWriter"/> with the request to forward (only the allowed topics) and <paramref name="entry"/>
+    /// with the denied topics' error-29 entries to add to the broker's answer. AddPartitionsToTxn instead gets a local
+    /// answer: a broker fails the whole request (29 for the denied topics, OPERATION_NOT_ATTEMPTED for the others).
+    /// False when no topic is allowed or the API is not split: the request is then denied whole.
+    /// </summary>
+    private bool PrepareSplit(KafkaRequest q, in ReadOnlySequence<byte> payload, ref InFlight entry)
+    {
+        var transactional = q.ApiKey == KafkaApis.AddPartitionsToTxn;
+        if (!transactional && !KafkaSplit.CanSplit(q))
+        {
+            return false;
+        }
+
+        var n = q.EvaluatedTopicCount;
+        Span<bool> allowed = n <= 256 ? stackalloc bool[n] : new bool[n];
+        var kept = 0;
+        for (var i = 0; i < n; i++)
+        {
+            allowed[i] = TopicAllowed(entry.Policy, q.ApiKey, q.ApiVersion, entry.ClientId, q.NameOf(q.TopicAt(i)));
+            kept += allowed[i] ? 1 : 0;
+        }
+
+        if (kept == 0 || kept == n)
+        {
+            // Nothing to forward; or the per-topic answer disagrees with the request's verdict: deny whole (fail closed).
+            return false;
+        }
+
+        var denied = new string[n - kept];
+        for (int i = 0, d = 0; i < n; i++)
+        {
+            if (!allowed[i])
+            {
+                denied[d++] = entry.Topics![i];
+            }
+        }
+
+        entry.DeniedTopics = denied;
+        entry.ErrorCode = KafkaErrors.TopicAuthorizationFailed;
+        _requestWriter.Clear();
+        if (transactional)
+        {
+            KafkaDenials.TryWrite(q, _requestWriter, allowed);
+            entry.Detail = $"{n - kept} of {n} topics denied ({string.Join(", ", denied)}): TOPIC_AUTHORIZATION_FAILED, the others OPERATION_NOT_ATTEMPTED (a broker fails the whole request)";
+            return true;
+        }
+
+        KafkaSplit.WriteRequest(payload, q, allowed, _requestWriter);
+        _responseWriterForDenied.Clear();
+        entry.DeniedCount = KafkaDenials.WriteDeniedTopics(q, allowed, _responseWriterForDenied);
+        entry.DeniedEntries = _responseWriterForDenied.WrittenSpan.ToArray();
+        entry.Verdict = L7Verdict.Forwarded;
+        entry.Action = ResponseAction.Split;
+        entry.LearnFetchSession = q.ApiKey == KafkaApis.Fetch && q.ApiVersion >= 7 && q.FetchSessionEpoch == 0;
+        entry.Detail = q.ApiKey == KafkaApis.Produce && q.Acks == 0
+            ? $"{n - kept} of {n} topics denied ({string.Join(", ", denied)}): removed from the forwarded request; acks=0, no answer"
+            : $"{n - kept} of {n} topics denied ({string.Join(", ", denied)}): removed from the forwarded request, answered with TOPIC_AUTHORIZATION_FAILED";
+        return true;
+    }
 
     private async ValueTask EnqueueAsync(InFlight entry, CancellationToken ct)
     {
@@ -514,7 +598,7 @@ internal sealed class KafkaConnection
                             _relayRemaining -= n;
                             if (_relayRemaining == 0)
                             {
-                                CompleteResponse(KafkaErrors.None);
+                                CompleteResponse(_inFlight.Peek().ErrorCode);
                             }
 
                             continue;
@@ -554,6 +638,40 @@ internal sealed class KafkaConnection
                             ProtocolError($"unexpected response from the broker (correlation id {correlationId}, size {size})");
                             Close();
                             return;
+                        }
+
+                        if (expected.Action == ResponseAction.Split)
+                        {
+                            var prefix = KafkaSplit.TryReadResponsePrefix(buffer, expected.ApiKey, expected.ApiVersion, out var countOffset, out var prefixLength, out var count);
+                            if (prefix == KafkaParseStatus.NeedMoreData)
+                            {
+                                break;
+                            }
+
+                            if (prefix == KafkaParseStatus.Rejected)
+                            {
+                                ProtocolError($"malformed {KafkaApis.NameOf(expected.ApiKey)} v{expected.ApiVersion} response from the broker (correlation id {correlationId})");
+                                Close();
+                                return;
+                            }
+
+                            if (expected.LearnFetchSession)
+                            {
+                                LearnFetchSession(buffer, expected);
+                            }
+
+                            _responseWriter.Clear();
+                            KafkaSplit.WriteResponsePrefix(
+                                buffer, KafkaSplit.IsFlexible(expected.ApiKey, expected.ApiVersion), countOffset, prefixLength, count, expected.DeniedCount, expected.DeniedEntries, _responseWriter);
+                            client.Write(_responseWriter.WrittenSpan);
+                            buffer = buffer.Slice(prefixLength);
+                            _relayRemaining = size + 4L - prefixLength;
+                            if (_relayRemaining == 0)
+                            {
+                                CompleteResponse(expected.ErrorCode);
+                            }
+
+                            continue;
                         }
 
                         if (expected.Action == ResponseAction.Relay || (expected.Action == ResponseAction.InspectProduce && size > InspectLimit))
@@ -658,7 +776,7 @@ internal sealed class KafkaConnection
             ResponseAction.ApiVersions => KafkaResponseRewriter.RewriteApiVersions(payload, e.ApiVersion, _responseWriter),
             ResponseAction.FindCoordinator => KafkaResponseRewriter.RewriteFindCoordinator(payload, e.ApiVersion, _connection.AdvertisedAddress!, _responseWriter),
             ResponseAction.Metadata => KafkaResponseRewriter.RewriteMetadata(
-                payload, e.ApiVersion, new MetadataFilter(e.Policy, e.ClientId, e.ApiVersion), e.DeniedCount, e.DeniedMetadata, _connection.AdvertisedAddress, _scratch, _responseWriter),
+                payload, e.ApiVersion, new MetadataFilter(e.Policy, e.ClientId, e.ApiVersion), e.DeniedCount, e.DeniedEntries, _connection.AdvertisedAddress, _scratch, _responseWriter),
             _ => false,
         };
         if (!ok)
@@ -864,6 +982,7 @@ internal sealed class KafkaConnection
             KafkaCorrelationId = e.CorrelationId,
             KafkaClientId = e.ClientIdString,
             KafkaTopics = e.Topics,
+            KafkaDeniedTopics = e.DeniedTopics,
             KafkaErrorCode = errorCode,
             GrpcStatus = -1,
         };

@@ -8,6 +8,7 @@ internal static class KafkaErrors
     public const short GroupAuthorizationFailed = 30;
     public const short ClusterAuthorizationFailed = 31;
     public const short UnsupportedVersion = 35;
+    public const short OperationNotAttempted = 55;
     public const short TransactionalIdAuthorizationFailed = 53;
     public const short FetchSessionIdNotFound = 70;
 }
@@ -43,7 +44,10 @@ internal static class KafkaDenials
     /// Writes one whole response frame denying <paramref name="q"/>. Returns false when the proxy has no denial shape
     /// for this API (the engine then closes the connection rather than leave the client waiting).
     /// </summary>
-    public static bool TryWrite(KafkaRequest q, KafkaWriter w)
+    /// <remarks>AddPartitionsToTxn with <paramref name="allowed"/>: topics it marks are answered
+    /// OPERATION_NOT_ATTEMPTED (55), the rest 29 — a broker fails the whole request when any topic is unauthorized
+    /// (Apache Kafka <c>KafkaApis.handleAddPartitionsToTransactionRequest</c>).</remarks>
+    public static bool TryWrite(KafkaRequest q, KafkaWriter w, ReadOnlySpan<bool> allowed = default)
     {
         var v = q.ApiVersion;
         var f = q.Flexible;
@@ -53,27 +57,7 @@ internal static class KafkaDenials
         switch (q.ApiKey)
         {
             case KafkaApis.Produce:
-                PerPartition(q, w, f, e, static (w, v, f, e, p) =>
-                {
-                    w.Int32(p);
-                    w.Int16(e);
-                    w.Int64(-1);
-                    if (v >= 2)
-                    {
-                        w.Int64(-1);
-                    }
-
-                    if (v >= 5)
-                    {
-                        w.Int64(-1);
-                    }
-
-                    if (v >= 8)
-                    {
-                        w.ArrayLength(f, 0);
-                        w.NullString(f);
-                    }
-                });
+                PerPartition(q, w, f, e, ProducePartition);
                 if (v >= 1)
                 {
                     w.Int32(0);
@@ -93,33 +77,7 @@ internal static class KafkaDenials
                     w.Int32(0);
                 }
 
-                PerPartition(q, w, f, e, static (w, v, f, e, p) =>
-                {
-                    w.Int32(p);
-                    w.Int16(e);
-                    w.Int64(-1);
-                    if (v >= 4)
-                    {
-                        w.Int64(-1);
-                    }
-
-                    if (v >= 5)
-                    {
-                        w.Int64(-1);
-                    }
-
-                    if (v >= 4)
-                    {
-                        w.ArrayLength(f, 0);
-                    }
-
-                    if (v >= 11)
-                    {
-                        w.Int32(-1);
-                    }
-
-                    w.Bytes(f, default);
-                });
+                PerPartition(q, w, f, e, FetchPartition);
                 break;
 
             case KafkaApis.ListOffsets:
@@ -128,25 +86,7 @@ internal static class KafkaDenials
                     w.Int32(0);
                 }
 
-                PerPartition(q, w, f, e, static (w, v, f, e, p) =>
-                {
-                    w.Int32(p);
-                    w.Int16(e);
-                    if (v == 0)
-                    {
-                        w.ArrayLength(f, 0);
-                    }
-                    else
-                    {
-                        w.Int64(-1);
-                        w.Int64(-1);
-                    }
-
-                    if (v >= 4)
-                    {
-                        w.Int32(-1);
-                    }
-                });
+                PerPartition(q, w, f, e, ListOffsetsPartition);
                 break;
 
             case KafkaApis.Metadata:
@@ -160,11 +100,7 @@ internal static class KafkaDenials
                     w.Int32(0);
                 }
 
-                PerPartition(q, w, f, e, static (w, _, _, e, p) =>
-                {
-                    w.Int32(p);
-                    w.Int16(e);
-                });
+                PerPartition(q, w, f, e, CommitPartition);
                 break;
 
             case KafkaApis.OffsetFetch:
@@ -345,12 +281,7 @@ internal static class KafkaDenials
 
             case KafkaApis.DeleteRecords:
                 w.Int32(0);
-                PerPartition(q, w, f, e, static (w, _, _, e, p) =>
-                {
-                    w.Int32(p);
-                    w.Int64(-1);
-                    w.Int16(e);
-                });
+                PerPartition(q, w, f, e, DeleteRecordsPartition);
                 break;
 
             case KafkaApis.InitProducerId:
@@ -366,17 +297,7 @@ internal static class KafkaDenials
                     w.Int32(0);
                 }
 
-                PerPartition(q, w, f, e, static (w, v, _, e, p) =>
-                {
-                    w.Int16(e);
-                    w.Int32(p);
-                    if (v >= 1)
-                    {
-                        w.Int32(-1);
-                    }
-
-                    w.Int64(-1);
-                });
+                PerPartition(q, w, f, e, OffsetForLeaderEpochPartition);
                 break;
 
             case KafkaApis.AddPartitionsToTxn:
@@ -388,13 +309,13 @@ internal static class KafkaDenials
                     for (var g = 0; g < q.GroupCount; g++)
                     {
                         w.String(f, q.Bytes[q.Groups[g]]);
-                        PerPartition(q, w, f, e, TxnPartition, g);
+                        PerPartition(q, w, f, e, TxnPartition, g, allowed, KafkaErrors.OperationNotAttempted);
                         w.Tags(f);
                     }
                 }
                 else
                 {
-                    PerPartition(q, w, f, e, TxnPartition);
+                    PerPartition(q, w, f, e, TxnPartition, allowed: allowed, allowedError: KafkaErrors.OperationNotAttempted);
                 }
 
                 break;
@@ -450,33 +371,18 @@ internal static class KafkaDenials
                     w.Int16(q.AllTopics ? e : KafkaErrors.None);
                 }
 
-                PerPartition(q, w, f, e, static (w, _, f, e, p) =>
-                {
-                    w.Int32(p);
-                    w.Int16(e);
-                    w.String(f, DeniedMessage);
-                });
+                PerPartition(q, w, f, e, ElectLeadersPartition);
                 break;
 
             case KafkaApis.OffsetDelete:
                 w.Int16(KafkaErrors.None);
                 w.Int32(0);
-                PerPartition(q, w, f, e, static (w, _, _, e, p) =>
-                {
-                    w.Int32(p);
-                    w.Int16(e);
-                });
+                PerPartition(q, w, f, e, OffsetDeletePartition);
                 break;
 
             case KafkaApis.DescribeProducers:
                 w.Int32(0);
-                PerPartition(q, w, f, e, static (w, _, f, e, p) =>
-                {
-                    w.Int32(p);
-                    w.Int16(e);
-                    w.String(f, DeniedMessage);
-                    w.ArrayLength(f, 0);
-                });
+                PerPartition(q, w, f, e, DescribeProducersPartition);
                 break;
 
             case KafkaApis.ConsumerGroupHeartbeat:
@@ -668,6 +574,122 @@ internal static class KafkaDenials
         }
     }
 
+    private static void ProducePartition(KafkaWriter w, short v, bool f, short e, int p)
+    {
+        w.Int32(p);
+        w.Int16(e);
+        w.Int64(-1);
+        if (v >= 2)
+        {
+            w.Int64(-1);
+        }
+
+        if (v >= 5)
+        {
+            w.Int64(-1);
+        }
+
+        if (v >= 8)
+        {
+            w.ArrayLength(f, 0);
+            w.NullString(f);
+        }
+    }
+
+    private static void FetchPartition(KafkaWriter w, short v, bool f, short e, int p)
+    {
+        w.Int32(p);
+        w.Int16(e);
+        w.Int64(-1);
+        if (v >= 4)
+        {
+            w.Int64(-1);
+        }
+
+        if (v >= 5)
+        {
+            w.Int64(-1);
+        }
+
+        if (v >= 4)
+        {
+            w.ArrayLength(f, 0);
+        }
+
+        if (v >= 11)
+        {
+            w.Int32(-1);
+        }
+
+        w.Bytes(f, default);
+    }
+
+    private static void ListOffsetsPartition(KafkaWriter w, short v, bool f, short e, int p)
+    {
+        w.Int32(p);
+        w.Int16(e);
+        if (v == 0)
+        {
+            w.ArrayLength(f, 0);
+        }
+        else
+        {
+            w.Int64(-1);
+            w.Int64(-1);
+        }
+
+        if (v >= 4)
+        {
+            w.Int32(-1);
+        }
+    }
+
+    private static void CommitPartition(KafkaWriter w, short v, bool f, short e, int p)
+    {
+        w.Int32(p);
+        w.Int16(e);
+    }
+
+    private static void DeleteRecordsPartition(KafkaWriter w, short v, bool f, short e, int p)
+    {
+        w.Int32(p);
+        w.Int64(-1);
+        w.Int16(e);
+    }
+
+    private static void OffsetForLeaderEpochPartition(KafkaWriter w, short v, bool f, short e, int p)
+    {
+        w.Int16(e);
+        w.Int32(p);
+        if (v >= 1)
+        {
+            w.Int32(-1);
+        }
+
+        w.Int64(-1);
+    }
+
+    private static void ElectLeadersPartition(KafkaWriter w, short v, bool f, short e, int p)
+    {
+        w.Int32(p);
+        w.Int16(e);
+        w.String(f, DeniedMessage);
+    }
+
+    private static void OffsetDeletePartition(KafkaWriter w, short v, bool f, short e, int p)
+    {
+        w.Int32(p);
+        w.Int16(e);
+    }
+
+    private static void DescribeProducersPartition(KafkaWriter w, short v, bool f, short e, int p)
+    {
+        w.Int32(p);
+        w.Int16(e);
+        w.String(f, DeniedMessage);
+        w.ArrayLength(f, 0);
+    }
+
     private static void OffsetFetchPartition(KafkaWriter w, short v, bool f, short e, int p)
     {
         w.Int32(p);
@@ -691,9 +713,10 @@ internal static class KafkaDenials
 
     /// <summary>
     /// <c>Topics[] { Name, Partitions[] { … } }</c> echoing the request's evaluated topics (of one group when
-    /// <paramref name="group"/> ≥ 0); returns the number of topics written.
+    /// <paramref name="group"/> ≥ 0); returns the number of topics written. With <paramref name="allowed"/>, topics it
+    /// marks carry <paramref name="allowedError"/> instead of <paramref name="e"/>.
     /// </summary>
-    private static int PerPartition(KafkaRequest q, KafkaWriter w, bool f, short e, PartitionWriter partition, int group = -1)
+    private static int PerPartition(KafkaRequest q, KafkaWriter w, bool f, short e, PartitionWriter partition, int group = -1, ReadOnlySpan<bool> allowed = default, short allowedError = KafkaErrors.None)
     {
         var topics = q.Topics[..q.EvaluatedTopicCount];
         var count = 0;
@@ -703,23 +726,58 @@ internal static class KafkaDenials
         }
 
         w.ArrayLength(f, count);
-        foreach (var t in topics)
+        for (var i = 0; i < topics.Length; i++)
         {
-            if (group >= 0 && t.Group != group)
+            if (group < 0 || topics[i].Group == group)
             {
-                continue;
+                TopicEntry(q, w, f, !allowed.IsEmpty && allowed[i] ? allowedError : e, partition, topics[i]);
             }
+        }
 
-            w.String(f, q.NameOf(t));
-            var parts = q.Ints[t.Partitions];
-            w.ArrayLength(f, parts.Length);
-            foreach (var p in parts)
-            {
-                partition(w, q.ApiVersion, f, e, p);
-                w.Tags(f);
-            }
+        return count;
+    }
 
+    private static void TopicEntry(KafkaRequest q, KafkaWriter w, bool f, short e, PartitionWriter partition, in KafkaTopicEntry t)
+    {
+        w.String(f, q.NameOf(t));
+        var parts = q.Ints[t.Partitions];
+        w.ArrayLength(f, parts.Length);
+        foreach (var p in parts)
+        {
+            partition(w, q.ApiVersion, f, e, p);
             w.Tags(f);
+        }
+
+        w.Tags(f);
+    }
+
+    /// <summary>
+    /// The response's topic elements (without the array length) for the request's topics that
+    /// <paramref name="allowed"/> does not mark, in request order, each partition with TOPIC_AUTHORIZATION_FAILED and
+    /// the same field defaults as a whole denial; returns how many were written. Only for APIs
+    /// <see cref="KafkaSplit.CanSplit"/> accepts.
+    /// </summary>
+    public static int WriteDeniedTopics(KafkaRequest q, ReadOnlySpan<bool> allowed, KafkaWriter w)
+    {
+        PartitionWriter partition = q.ApiKey switch
+        {
+            KafkaApis.Produce => ProducePartition,
+            KafkaApis.Fetch => FetchPartition,
+            KafkaApis.ListOffsets => ListOffsetsPartition,
+            KafkaApis.OffsetCommit or KafkaApis.TxnOffsetCommit => CommitPartition,
+            KafkaApis.OffsetFetch => OffsetFetchPartition,
+            KafkaApis.DeleteRecords => DeleteRecordsPartition,
+            KafkaApis.OffsetForLeaderEpoch => OffsetForLeaderEpochPartition,
+            _ => throw new ArgumentOutOfRangeException(nameof(q), q.ApiKey, "API whose requests are not split"),
+        };
+        var count = 0;
+        for (var i = 0; i < allowed.Length; i++)
+        {
+            if (!allowed[i])
+            {
+                TopicEntry(q, w, q.Flexible, KafkaErrors.TopicAuthorizationFailed, partition, q.TopicAt(i));
+                count++;
+            }
         }
 
         return count;

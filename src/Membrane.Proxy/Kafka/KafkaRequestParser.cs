@@ -163,6 +163,16 @@ internal static class KafkaRequestParser
         return true;
     }
 
+    /// <summary>Reads a top-level topic array's length, remembering where it starts (request splitting).</summary>
+    private static bool TopicArrayLength(ref KafkaReader r, bool f, KafkaRequest q, out int topics)
+    {
+        q.TopicArrayStart = (int)r.Consumed;
+        return r.TryArrayLength(f, out topics);
+    }
+
+    /// <summary>Marks the end of topic <paramref name="t"/>'s array element (and so far of the topic array).</summary>
+    private static void EndTopic(ref KafkaReader r, KafkaRequest q, int t) => q.TopicArrayEnd = q.TopicAt(t).ElementEnd = (int)r.Consumed;
+
     private static bool Produce(ref KafkaReader r, short v, bool f, KafkaRequest q)
     {
         if (v >= 3)
@@ -175,7 +185,7 @@ internal static class KafkaRequestParser
             q.HasTransactionalId = n >= 0;
         }
 
-        if (!r.TryInt16(out q.Acks) || !r.Skip(4) || !r.TryArrayLength(f, out var topics) || topics < 0)
+        if (!r.TryInt16(out q.Acks) || !r.Skip(4) || !TopicArrayLength(ref r, f, q, out var topics) || topics < 0)
         {
             return false;
         }
@@ -203,6 +213,8 @@ internal static class KafkaRequestParser
             {
                 return false;
             }
+
+            EndTopic(ref r, q, t);
         }
 
         return r.TrySkipTags(f);
@@ -222,7 +234,7 @@ internal static class KafkaRequestParser
             return false;
         }
 
-        if (!r.TryArrayLength(f, out var topics) || topics < 0)
+        if (!TopicArrayLength(ref r, f, q, out var topics) || topics < 0)
         {
             return false;
         }
@@ -251,6 +263,8 @@ internal static class KafkaRequestParser
             {
                 return false;
             }
+
+            EndTopic(ref r, q, t);
         }
 
         if (v >= 7)
@@ -278,7 +292,7 @@ internal static class KafkaRequestParser
 
     private static bool ListOffsets(ref KafkaReader r, short v, bool f, KafkaRequest q)
     {
-        if (!r.Skip(4 + (v >= 2 ? 1 : 0)) || !r.TryArrayLength(f, out var topics) || topics < 0)
+        if (!r.Skip(4 + (v >= 2 ? 1 : 0)) || !TopicArrayLength(ref r, f, q, out var topics) || topics < 0)
         {
             return false;
         }
@@ -307,6 +321,8 @@ internal static class KafkaRequestParser
             {
                 return false;
             }
+
+            EndTopic(ref r, q, t);
         }
 
         return (v < 10 || r.Skip(4)) && r.TrySkipTags(f);
@@ -368,7 +384,7 @@ internal static class KafkaRequestParser
             return false;
         }
 
-        if ((v >= 7 && !r.TrySkipString(f)) || (v >= 2 && v <= 4 && !r.Skip(8)) || !r.TryArrayLength(f, out var topics) || topics < 0)
+        if ((v >= 7 && !r.TrySkipString(f)) || (v >= 2 && v <= 4 && !r.Skip(8)) || !TopicArrayLength(ref r, f, q, out var topics) || topics < 0)
         {
             return false;
         }
@@ -397,6 +413,8 @@ internal static class KafkaRequestParser
             {
                 return false;
             }
+
+            EndTopic(ref r, q, t);
         }
 
         return r.TrySkipTags(f);
@@ -404,7 +422,7 @@ internal static class KafkaRequestParser
 
     private static bool OffsetFetchTopics(ref KafkaReader r, short v, bool f, KafkaRequest q, int group)
     {
-        if (!r.TryArrayLength(f, out var topics) || (topics < 0 && v < 2))
+        if (!TopicArrayLength(ref r, f, q, out var topics) || (topics < 0 && v < 2))
         {
             return false;
         }
@@ -422,6 +440,7 @@ internal static class KafkaRequestParser
             }
 
             q.TopicAt(t).Partitions = parts;
+            EndTopic(ref r, q, t);
         }
 
         return true;
@@ -642,7 +661,7 @@ internal static class KafkaRequestParser
 
     private static bool DeleteRecords(ref KafkaReader r, bool f, KafkaRequest q)
     {
-        if (!r.TryArrayLength(f, out var topics) || topics < 0)
+        if (!TopicArrayLength(ref r, f, q, out var topics) || topics < 0)
         {
             return false;
         }
@@ -670,6 +689,8 @@ internal static class KafkaRequestParser
             {
                 return false;
             }
+
+            EndTopic(ref r, q, t);
         }
 
         return r.Skip(4) && r.TrySkipTags(f);
@@ -689,7 +710,7 @@ internal static class KafkaRequestParser
 
     private static bool OffsetForLeaderEpoch(ref KafkaReader r, short v, bool f, KafkaRequest q)
     {
-        if ((v >= 3 && !r.Skip(4)) || !r.TryArrayLength(f, out var topics) || topics < 0)
+        if ((v >= 3 && !r.Skip(4)) || !TopicArrayLength(ref r, f, q, out var topics) || topics < 0)
         {
             return false;
         }
@@ -718,6 +739,8 @@ internal static class KafkaRequestParser
             {
                 return false;
             }
+
+            EndTopic(ref r, q, t);
         }
 
         return r.TrySkipTags(f);
@@ -726,7 +749,7 @@ internal static class KafkaRequestParser
     /// <summary><c>Topics[] { Name, PartitionIndexes []int32 }</c>, shared by several APIs.</summary>
     private static bool TopicsWithPartitionIndexes(ref KafkaReader r, bool f, KafkaRequest q, int group = -1)
     {
-        if (!r.TryArrayLength(f, out var topics) || topics < 0)
+        if (!TopicArrayLength(ref r, f, q, out var topics) || topics < 0)
         {
             return false;
         }
@@ -739,6 +762,7 @@ internal static class KafkaRequestParser
             }
 
             q.TopicAt(t).Partitions = parts;
+            EndTopic(ref r, q, t);
         }
 
         return true;
@@ -785,7 +809,7 @@ internal static class KafkaRequestParser
             return false;
         }
 
-        if (!r.TryArrayLength(f, out var topics) || topics < 0)
+        if (!TopicArrayLength(ref r, f, q, out var topics) || topics < 0)
         {
             return false;
         }
@@ -814,6 +838,8 @@ internal static class KafkaRequestParser
             {
                 return false;
             }
+
+            EndTopic(ref r, q, t);
         }
 
         return r.TrySkipTags(f);

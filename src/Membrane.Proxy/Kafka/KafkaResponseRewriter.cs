@@ -91,29 +91,8 @@ internal static class KafkaResponseRewriter
     /// topics, so denied names never reach the broker (which could auto-create them). The caller answers the denied
     /// ones itself when the response comes back.
     /// </summary>
-    public static void RewriteMetadataRequest(in ReadOnlySequence<byte> payload, KafkaRequest q, ReadOnlySpan<bool> allowed, KafkaWriter w)
-    {
-        var kept = 0;
-        foreach (var a in allowed)
-        {
-            kept += a ? 1 : 0;
-        }
-
-        w.BeginFrame();
-        w.Raw(payload.Slice(0, q.TopicArrayStart));
-        w.ArrayLength(q.Flexible, kept);
-        for (var i = 0; i < q.TopicCount; i++)
-        {
-            if (allowed[i])
-            {
-                var t = q.TopicAt(i);
-                w.Raw(payload.Slice(t.ElementStart, t.ElementEnd - t.ElementStart));
-            }
-        }
-
-        w.Raw(payload.Slice(q.TopicArrayEnd));
-        w.EndFrame();
-    }
+    public static void RewriteMetadataRequest(in ReadOnlySequence<byte> payload, KafkaRequest q, ReadOnlySpan<bool> allowed, KafkaWriter w) =>
+        KafkaSplit.WriteRequest(payload, q, allowed, w);
 
     /// <summary>
     /// Metadata response: drops topics <paramref name="filter"/> refuses (a broker omits unauthorized topics from

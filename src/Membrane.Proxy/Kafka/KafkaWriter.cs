@@ -6,7 +6,7 @@ namespace Membrane.Proxy.Kafka;
 /// <summary>
 /// Writes Kafka primitive types into a growable buffer reused per connection (synthesized responses, rewritten
 /// responses, rewritten Metadata requests). Frames are started with <see cref="BeginFrame"/> and their size prefix is
-/// filled by <see cref="EndFrame"/>.
+/// filled by <see cref="EndFrame()"/>.
 /// </summary>
 internal sealed class KafkaWriter(int initialCapacity = 512)
 {
@@ -31,9 +31,13 @@ internal sealed class KafkaWriter(int initialCapacity = 512)
         Int32(0);
     }
 
-    public void EndFrame()
+    public void EndFrame() => EndFrame(0);
+
+    /// <summary>Ends a frame whose last <paramref name="trailingBytes"/> are sent by the caller after it (a spliced
+    /// response's relayed remainder).</summary>
+    public void EndFrame(int trailingBytes)
     {
-        BinaryPrimitives.WriteInt32BigEndian(_buffer.AsSpan(_frameStart), Length - _frameStart - 4);
+        BinaryPrimitives.WriteInt32BigEndian(_buffer.AsSpan(_frameStart), Length - _frameStart - 4 + trailingBytes);
         _frameStart = -1;
     }
 

@@ -206,4 +206,129 @@ public sealed class ConfluentKafkaTests
             Assert.Contains(proxy.Events.Requests(KafkaApis.InitProducerId), e => e.Verdict == L7Verdict.Forwarded);
         }
     }
+
+    /// <summary>
+    /// A producer writing to an allowed and a denied topic at once: the allowed messages reach the broker (read back from
+    /// it directly) and the denied ones fail with TopicAuthorizationFailed, as against a broker with ACLs.
+    /// </summary>
+    [Fact]
+    public async Task AProduceRequestForAnAllowedAndADeniedTopicDeliversTheAllowedMessages()
+    {
+        using var mock = KafkaMockCluster.Start();
+        var allowed = UniqueTopic("orders");
+        var denied = UniqueTopic("secrets");
+        mock.CreateTopic(allowed);
+        mock.CreateTopic(denied);
+        var rules = Rules(new KafkaRule(ApiKey: "metadata"), new KafkaRule(ApiKey: "apiversions"), new KafkaRule(Role: "produce", Topic: allowed));
+        await using var proxy = KafkaTestProxy.Start(mock.BrokerEndPoints[0], rules);
+
+        var config = Producer(proxy.Bootstrap);
+        config.LingerMs = 200;
+        using (var producer = new ProducerBuilder<Null, string>(config).Build())
+        {
+            var sends = new List<Task<DeliveryResult<Null, string>>>();
+            for (var i = 0; i < 5; i++)
+            {
+                sends.Add(producer.ProduceAsync(allowed, new Message<Null, string> { Value = $"ok{i}" }));
+                sends.Add(producer.ProduceAsync(denied, new Message<Null, string> { Value = $"leak{i}" }));
+            }
+
+            for (var i = 0; i < sends.Count; i++)
+            {
+                if (i % 2 == 0)
+                {
+                    Assert.Equal(PersistenceStatus.Persisted, (await sends[i]).Status);
+                }
+                else
+                {
+                    var ex = await Assert.ThrowsAsync<ProduceException<Null, string>>(() => sends[i]);
+                    Assert.Equal(ErrorCode.TopicAuthorizationFailed, ex.Error.Code);
+                }
+            }
+        }
+
+        // librdkafka 2.16 sends one ProduceRequest per partition (the Java producer batches per broker): each request
+        // here names one topic, decided whole; mixed Produce requests are covered with exact frames in KafkaEngineTests.
+        Assert.All(proxy.Events.Requests(KafkaApis.Produce), e => Assert.Equal(e.KafkaTopics![0] == allowed ? L7Verdict.Forwarded : L7Verdict.Denied, e.Verdict));
+        Assert.DoesNotContain(proxy.Events.Events, e => e.Kind == L7EventKind.ProtocolError);
+        Assert.Equal(["ok0", "ok1", "ok2", "ok3", "ok4"], ReadBack(mock, allowed, 5));
+        Assert.Empty(ReadBack(mock, denied, 0));
+    }
+
+    /// <summary>
+    /// A consumer assigned an allowed and a denied topic (librdkafka fetches every partition a broker leads in one
+    /// Fetch): the proxy forwards the Fetch without the denied partition and adds it back with error 29, so the consumer
+    /// receives the allowed topic's messages and TopicAuthorizationFailed for the denied one.
+    /// </summary>
+    [Fact]
+    public async Task AConsumerOfAnAllowedAndADeniedTopicGetsTheAllowedMessagesAndAnAuthorizationError()
+    {
+        using var mock = KafkaMockCluster.Start();
+        var allowed = UniqueTopic("orders");
+        var denied = UniqueTopic("secrets");
+        mock.CreateTopic(allowed);
+        mock.CreateTopic(denied);
+        using (var direct = new ProducerBuilder<Null, string>(Producer(string.Join(',', mock.BrokerEndPoints.Select(e => e.ToString())))).Build())
+        {
+            await direct.ProduceAsync(allowed, new Message<Null, string> { Value = "visible" });
+            await direct.ProduceAsync(denied, new Message<Null, string> { Value = "hidden" });
+        }
+
+        var rules = Rules(new KafkaRule(ApiKey: "metadata"), new KafkaRule(ApiKey: "apiversions"), new KafkaRule(Role: "consume", Topic: allowed));
+        await using var proxy = KafkaTestProxy.Start(mock.BrokerEndPoints[0], rules);
+        var cc = Consumer(proxy.Bootstrap, UniqueTopic("group"));
+        using var consumer = new ConsumerBuilder<Ignore, string>(cc).Build();
+        consumer.Assign([new TopicPartitionOffset(allowed, 0, 0), new TopicPartitionOffset(denied, 0, 0)]);
+        var values = new List<string>();
+        var errors = new List<ErrorCode>();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while ((values.Count == 0 || errors.Count == 0) && DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                if (consumer.Consume(TimeSpan.FromMilliseconds(500)) is { IsPartitionEOF: false, Message: not null } cr)
+                {
+                    values.Add($"{cr.Topic}:{cr.Message.Value}");
+                }
+            }
+            catch (ConsumeException e)
+            {
+                errors.Add(e.Error.Code);
+            }
+        }
+
+        Assert.Equal([$"{allowed}:visible"], values);
+        Assert.Contains(ErrorCode.TopicAuthorizationFailed, errors);
+        Assert.True(proxy.Events.Events.Any(e => e.Kind == L7EventKind.KafkaRequest && e.KafkaApiKey is KafkaApis.Fetch or KafkaApis.ListOffsets
+            && e.Verdict == L7Verdict.Forwarded && e.KafkaDeniedTopics is { Count: 1 } d && d[0] == denied), proxy.Events.Dump());
+        Assert.DoesNotContain(proxy.Events.Events, e => e.Kind == L7EventKind.ProtocolError);
+        consumer.Close();
+    }
+
+    /// <summary>Reads a topic's partition 0 straight from the mock broker (no proxy).</summary>
+    private static List<string> ReadBack(KafkaMockCluster mock, string topic, int expected)
+    {
+        var cc = Consumer(string.Join(',', mock.BrokerEndPoints.Select(e => e.ToString())), UniqueTopic("readback"));
+        cc.EnablePartitionEof = true;
+        using var consumer = new ConsumerBuilder<Ignore, string>(cc).Build();
+        consumer.Assign(new TopicPartitionOffset(topic, 0, Offset.Beginning));
+        var values = new List<string>();
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (DateTime.UtcNow < deadline)
+        {
+            var cr = consumer.Consume(TimeSpan.FromMilliseconds(500));
+            if (cr is { IsPartitionEOF: true } && values.Count >= expected)
+            {
+                break;
+            }
+
+            if (cr is { IsPartitionEOF: false, Message: not null })
+            {
+                values.Add(cr.Message.Value);
+            }
+        }
+
+        consumer.Close();
+        return values;
+    }
 }

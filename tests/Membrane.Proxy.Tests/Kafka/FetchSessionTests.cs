@@ -1,6 +1,4 @@
 using System.Buffers;
-using System.IO.Pipelines;
-using System.Net;
 using Membrane.Proxy.Kafka;
 using static Membrane.Proxy.Tests.Kafka.KafkaTestSupport;
 
@@ -15,7 +13,9 @@ public sealed class FetchSessionTests
 {
     private const int SessionId = 99;
 
-    private static byte[] Fetch(int correlationId, int sessionId, int epoch, params TopicSpec[] topics)
+    private static byte[] Fetch(int correlationId, int sessionId, int epoch, params TopicSpec[] topics) => Fetch(correlationId, sessionId, epoch, topics, []);
+
+    private static byte[] Fetch(int correlationId, int sessionId, int epoch, TopicSpec[] topics, TopicSpec[] forgotten)
     {
         var w = new KafkaWriter();
         w.BeginFrame();
@@ -44,7 +44,17 @@ public sealed class FetchSessionTests
             }
         }
 
-        w.Int32(0);
+        w.Int32(forgotten.Length);
+        foreach (var t in forgotten)
+        {
+            w.String(false, System.Text.Encoding.UTF8.GetBytes(t.Name));
+            w.Int32(t.Partitions.Length);
+            foreach (var p in t.Partitions)
+            {
+                w.Int32(p);
+            }
+        }
+
         w.EndFrame();
         return w.WrittenSpan.ToArray();
     }
@@ -66,7 +76,7 @@ public sealed class FetchSessionTests
     [Fact]
     public async Task IncrementalFetchesNeedASessionAllowedUnderTheCurrentRevision()
     {
-        await using var h = await Harness.StartAsync();
+        await using var h = await ScriptedKafkaHarness.StartAsync(q => FetchResponse(q.CorrelationId));
         var errors = new List<short>();
 
         async Task<short> RoundTrip(byte[] request)
@@ -87,94 +97,88 @@ public sealed class FetchSessionTests
         Assert.Equal(4, h.BrokerRequests);
     }
 
-    private sealed class Harness : IAsyncDisposable
+    /// <summary>
+    /// KIP-227 with a denied topic: the broker's session only ever holds what was forwarded, i.e. allowed partitions.
+    /// A full fetch naming a denied partition creates a session without it (the client's view still lists it, with
+    /// error 29); incremental fetches have denied partitions removed the same way, and forgotten topics pass (removing
+    /// a partition from a session cannot expose data). So no request the broker sees names a denied partition, and the
+    /// session cannot serve one.
+    /// </summary>
+    [Fact]
+    public async Task FetchSessionsOnlyEverHoldAllowedPartitions()
     {
-        private readonly Pipe _clientToProxy = new();
-        private readonly Pipe _proxyToClient = new();
-        private readonly Pipe _proxyToBroker = new();
-        private readonly Pipe _brokerToProxy = new();
-        private Task _engine = Task.CompletedTask;
-        private Task _broker = Task.CompletedTask;
+        await using var h = await ScriptedKafkaHarness.StartAsync(q => FetchResponse(q.CorrelationId));
+        var secrets = new TopicSpec("secrets", 0);
+        var orders = new TopicSpec("orders", 0);
 
-        public TestPolicySource Policy { get; } = new();
+        // Full fetch creating a session: secrets removed, answered 29 in the broker's answer, session id kept.
+        var full = await h.RoundTripAsync(Fetch(1, 0, 0, secrets, orders));
+        Assert.Equal([("secrets", 0, KafkaErrors.TopicAuthorizationFailed)], KafkaResponseSchemas.Decode(full[4..], KafkaApis.Fetch, 7));
+        Assert.Equal(SessionId, System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(full.AsSpan(4 + 4 + 4 + 2)));
+        Assert.Equal(["orders"], LastForwardedTopics(h, out var epoch, out _));
+        Assert.Equal(0, epoch);
 
-        public RecordingSink Events { get; } = new();
+        // Incremental fetch of the same session naming both: forwarded (the session was learned from the split fetch).
+        var incremental = await h.RoundTripAsync(Fetch(2, SessionId, 1, secrets, orders));
+        Assert.Equal([("secrets", 0, KafkaErrors.TopicAuthorizationFailed)], KafkaResponseSchemas.Decode(incremental[4..], KafkaApis.Fetch, 7));
+        Assert.Equal(["orders"], LastForwardedTopics(h, out epoch, out _));
+        Assert.Equal(1, epoch);
 
-        public int BrokerRequests;
+        // Forgetting the denied topic is forwarded untouched.
+        await h.RoundTripAsync(Fetch(3, SessionId, 2, [orders], [secrets]));
+        Assert.Equal(["orders"], LastForwardedTopics(h, out _, out var forgotten));
+        Assert.Equal(["secrets"], forgotten);
 
-        public static Task<Harness> StartAsync()
-        {
-            var h = new Harness();
-            h.Policy.Set(ProduceConsume("orders"));
-            var endpoint = new IPEndPoint(IPAddress.Loopback, 9092);
-            var info = new ConnectionInfo(endpoint, endpoint, ProxyMode.Transparent, 15090);
-            var connection = new ProxiedConnection
-            {
-                Info = info,
-                PolicySource = h.Policy,
-                Policy = h.Policy.Resolve(info),
-                Events = h.Events,
-                Client = new DuplexPipe(h._clientToProxy.Reader, h._proxyToClient.Writer),
-                ConnectUpstreamAsync = _ => ValueTask.FromResult<IDuplexPipe>(new DuplexPipe(h._brokerToProxy.Reader, h._proxyToBroker.Writer)),
-            };
-            h._engine = new KafkaEngine().RunAsync(connection, CancellationToken.None);
-            h._broker = h.BrokerAsync();
-            return Task.FromResult(h);
-        }
+        // An incremental fetch naming only denied partitions is answered by the proxy with session id 0 (the client
+        // drops the session and starts a full fetch, evaluated again); the broker never sees it.
+        var before = h.BrokerRequests;
+        var local = await h.RoundTripAsync(Fetch(4, SessionId, 3, secrets));
+        Assert.Equal([("secrets", 0, KafkaErrors.TopicAuthorizationFailed)], KafkaResponseSchemas.Decode(local[4..], KafkaApis.Fetch, 7));
+        Assert.Equal(0, System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(local.AsSpan(4 + 4 + 4 + 2)));
+        Assert.Equal(before, h.BrokerRequests);
 
-        private async Task BrokerAsync()
-        {
-            var q = new KafkaRequest();
-            while (true)
-            {
-                var r = await _proxyToBroker.Reader.ReadAsync();
-                var buffer = r.Buffer;
-                while (KafkaRequestParser.Parse(buffer, q, 1 << 20, out var length, out _) == KafkaParseStatus.Complete)
-                {
-                    Interlocked.Increment(ref BrokerRequests);
-                    await _brokerToProxy.Writer.WriteAsync(FetchResponse(q.CorrelationId));
-                    buffer = buffer.Slice(length);
-                }
+        Assert.DoesNotContain(h.Received, frame => LastTopicsOf(frame, out _, out _).Contains("secrets"));
+        Assert.Contains(h.Events.Events, e => e.Kind == L7EventKind.KafkaRequest && e.KafkaCorrelationId == 2 && e.Verdict == L7Verdict.Forwarded
+            && e.KafkaDeniedTopics is ["secrets"]);
+    }
 
-                _proxyToBroker.Reader.AdvanceTo(buffer.Start, buffer.End);
-                if (r.IsCompleted || r.IsCanceled)
-                {
-                    return;
-                }
-            }
-        }
+    private static string[] LastForwardedTopics(ScriptedKafkaHarness h, out int epoch, out string[] forgotten) =>
+        LastTopicsOf(h.Received.Last(), out epoch, out forgotten);
 
-        public async Task<byte[]> RoundTripAsync(byte[] request)
-        {
-            await _clientToProxy.Writer.WriteAsync(request);
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            while (true)
-            {
-                var r = await _proxyToClient.Reader.ReadAsync(cts.Token);
-                if (KafkaRequestParser.TryFrame(r.Buffer, int.MaxValue, out var payload, out var length, out _) == KafkaParseStatus.Complete)
-                {
-                    var bytes = r.Buffer.Slice(0, length).ToArray();
-                    _proxyToClient.Reader.AdvanceTo(r.Buffer.GetPosition(length));
-                    return bytes;
-                }
+    private static string[] LastTopicsOf(byte[] frame, out int epoch, out string[] forgotten)
+    {
+        var q = new KafkaRequest();
+        Assert.Equal(KafkaParseStatus.Complete, KafkaRequestParser.Parse(new ReadOnlySequence<byte>(frame), q, 1 << 20, out _, out _));
+        epoch = q.FetchSessionEpoch;
+        var names = Enumerable.Range(0, q.TopicCount).Select(i => System.Text.Encoding.UTF8.GetString(q.NameOf(q.TopicAt(i)))).ToArray();
+        forgotten = names[q.EvaluatedTopicCount..];
+        return names[..q.EvaluatedTopicCount];
+    }
 
-                _proxyToClient.Reader.AdvanceTo(r.Buffer.Start, r.Buffer.End);
-            }
-        }
+    [Fact]
+    public async Task AMixedProduceWithAcksZeroForwardsTheAllowedPartAndAnswersNothing()
+    {
+        // librdkafka's mock answers acks=0 produce requests, which a broker never does; this broker does not.
+        await using var h = await ScriptedKafkaHarness.StartAsync(q => q.ApiKey == KafkaApis.Produce ? null : ApiVersionsResponse(q.CorrelationId));
+        var produce = KafkaRequestBuilder.Build(KafkaApis.Produce, 9, [new TopicSpec("secrets", 0), new TopicSpec("orders", 0, 1)], correlationId: 1, acks: 0);
+        var answer = await h.RoundTripAsync([.. produce, .. KafkaRequestBuilder.Build(KafkaApis.ApiVersions, 0, [], correlationId: 2)]);
+        Assert.Equal(2, System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(answer.AsSpan(4)));
+        Assert.Equal(KafkaRequestBuilder.Build(KafkaApis.Produce, 9, [new TopicSpec("orders", 0, 1)], correlationId: 1, acks: 0), h.Received.First());
+        var request = h.Events.Events.Single(e => e.Kind == L7EventKind.KafkaRequest && e.KafkaApiKey == KafkaApis.Produce);
+        Assert.Equal(L7Verdict.Forwarded, request.Verdict);
+        Assert.Equal(["secrets"], request.KafkaDeniedTopics);
+        Assert.Contains("acks=0", request.Detail);
+        Assert.DoesNotContain(h.Events.Events, e => e.Kind == L7EventKind.KafkaResponse && e.KafkaApiKey == KafkaApis.Produce);
+    }
 
-        public async ValueTask DisposeAsync()
-        {
-            await _clientToProxy.Writer.CompleteAsync();
-            await _engine.WaitAsync(TimeSpan.FromSeconds(10));
-            _proxyToBroker.Reader.CancelPendingRead();
-            await _broker.WaitAsync(TimeSpan.FromSeconds(10));
-        }
-
-        private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
-        {
-            public PipeReader Input { get; } = input;
-
-            public PipeWriter Output { get; } = output;
-        }
+    private static byte[] ApiVersionsResponse(int correlationId)
+    {
+        var w = new KafkaWriter();
+        w.BeginFrame();
+        w.Int32(correlationId);
+        w.Int16(0);
+        w.Int32(0);
+        w.EndFrame();
+        return w.WrittenSpan.ToArray();
     }
 }

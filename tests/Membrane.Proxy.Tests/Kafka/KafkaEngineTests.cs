@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Membrane.Policy.L7.Kafka;
+using Membrane.Policy.Model;
 using Membrane.Proxy.Kafka;
 using Membrane.Workloads.Kafka;
 using static Membrane.Proxy.Tests.Kafka.KafkaTestSupport;
@@ -293,8 +294,59 @@ public sealed class KafkaEngineTests
         Assert.True(events.Single(e => e.Kind == L7EventKind.KafkaResponse && e.KafkaCorrelationId == 11).LatencyNs > 0);
     }
 
+    [Theory]
+    [InlineData(KafkaApis.Produce, 3)]
+    [InlineData(KafkaApis.Produce, 7)]
+    [InlineData(KafkaApis.Produce, 9)]
+    [InlineData(KafkaApis.Fetch, 4)]
+    [InlineData(KafkaApis.Fetch, 11)]
+    [InlineData(KafkaApis.Fetch, 12)]
+    [InlineData(KafkaApis.ListOffsets, 1)]
+    [InlineData(KafkaApis.ListOffsets, 5)]
+    [InlineData(KafkaApis.ListOffsets, 7)]
+    [InlineData(KafkaApis.OffsetFetch, 1)]
+    [InlineData(KafkaApis.OffsetFetch, 5)]
+    [InlineData(KafkaApis.OffsetFetch, 6)]
+    public async Task ARequestNamingAllowedAndDeniedTopicsReachesTheBrokerWithTheAllowedOnesAndAnswersEveryTopic(short key, short v)
+    {
+        using var mock = KafkaMockCluster.Start();
+        var allowed = UniqueTopic("orders");
+        var denied = UniqueTopic("secrets");
+        mock.CreateTopic(allowed, 2);
+        mock.CreateTopic(denied, 2);
+        await using var proxy = KafkaTestProxy.Start(mock.BrokerEndPoints[0], ProduceConsume(allowed));
+        using var client = await RawKafkaClient.ConnectAsync(proxy.EndPoint);
+        mock.StartRequestTracking();
+
+        await client.SendAsync(KafkaRequestBuilder.Build(key, v, [new TopicSpec(denied, 1), new TopicSpec(allowed, 0, 1)], correlationId: 3), ApiVersions(4));
+        var answer = await client.ReceiveAsync();
+        Assert.True(answer is { Length: >= 4 }, Convert.ToHexString(answer ?? []) + "\n" + proxy.Events.Dump());
+        var payload = answer!;
+        Assert.Equal(3, RawKafkaClient.CorrelationId(payload));
+        Assert.Equal(4, RawKafkaClient.CorrelationId((await client.ReceiveAsync())!));
+
+        // Denied topics first (spliced in front of the broker's array), then the broker's answer for the allowed ones.
+        var seen = KafkaResponseSchemas.Decode(payload, key, v);
+        Assert.Equal([(denied, 1, KafkaErrors.TopicAuthorizationFailed)], seen.Where(p => p.Topic == denied));
+        Assert.Equal([(allowed, 0), (allowed, 1)], seen.Where(p => p.Topic == allowed).Select(p => (p.Topic, p.Partition)));
+        Assert.DoesNotContain(seen, p => p.Topic == allowed && p.Error == KafkaErrors.TopicAuthorizationFailed);
+        Assert.Contains(mock.Requests(), r => r.ApiKey == key);
+
+        var request = proxy.Events.Requests(key).Single();
+        Assert.Equal(L7Verdict.Forwarded, request.Verdict);
+        Assert.Equal([denied, allowed], request.KafkaTopics);
+        Assert.Equal([denied], request.KafkaDeniedTopics);
+        Assert.Equal(KafkaErrors.TopicAuthorizationFailed, request.KafkaErrorCode);
+        Assert.Equal(TrafficDirection.Ingress, request.DeniedDirection);
+        Assert.Contains("1 of 2 topics denied", request.Detail);
+        var response = proxy.Events.Events.Single(e => e.Kind == L7EventKind.KafkaResponse && e.KafkaCorrelationId == 3);
+        Assert.Equal(KafkaErrors.TopicAuthorizationFailed, response.KafkaErrorCode);
+        Assert.Equal([denied], response.KafkaDeniedTopics);
+        Assert.DoesNotContain(proxy.Events.Events, e => e.Kind == L7EventKind.ProtocolError);
+    }
+
     [Fact]
-    public async Task ARequestNamingAnyDeniedTopicIsDeniedWholeAndNeverForwarded()
+    public async Task ARequestWhoseEveryTopicIsDeniedIsStillAnsweredByTheProxyAndNeverForwarded()
     {
         using var mock = KafkaMockCluster.Start();
         mock.CreateTopic("orders");
@@ -302,29 +354,11 @@ public sealed class KafkaEngineTests
         using var client = await RawKafkaClient.ConnectAsync(proxy.EndPoint);
         mock.StartRequestTracking();
 
-        await client.SendAsync(KafkaRequestBuilder.Build(KafkaApis.Produce, 7, [new TopicSpec("orders", 0), new TopicSpec("secrets", 0, 1)], correlationId: 3));
+        await client.SendAsync(KafkaRequestBuilder.Build(KafkaApis.Produce, 7, [new TopicSpec("secrets", 0), new TopicSpec("audit", 0, 1)], correlationId: 3));
         var payload = (await client.ReceiveAsync())!;
-        Assert.Equal(3, RawKafkaClient.CorrelationId(payload));
-
-        // Produce v7: [topic: name, [partition: index, error, base offset, log append time, log start offset]], throttle.
-        var errors = new List<short>();
-        var offset = 4;
-        var topics = BinaryPrimitives.ReadInt32BigEndian(payload.AsSpan(offset));
-        offset += 4;
-        for (var t = 0; t < topics; t++)
-        {
-            offset += 2 + BinaryPrimitives.ReadInt16BigEndian(payload.AsSpan(offset));
-            var partitions = BinaryPrimitives.ReadInt32BigEndian(payload.AsSpan(offset));
-            offset += 4;
-            for (var p = 0; p < partitions; p++)
-            {
-                errors.Add(BinaryPrimitives.ReadInt16BigEndian(payload.AsSpan(offset + 4)));
-                offset += 4 + 2 + 8 + 8 + 8;
-            }
-        }
-
-        Assert.Equal([29, 29, 29], errors);
+        Assert.Equal([("secrets", 0, (short)29), ("audit", 0, (short)29), ("audit", 1, (short)29)], KafkaResponseSchemas.Decode(payload, KafkaApis.Produce, 7));
         Assert.DoesNotContain(mock.Requests(), r => r.ApiKey == KafkaApis.Produce);
+        Assert.Equal(L7Verdict.Denied, proxy.Events.Requests(KafkaApis.Produce).Single().Verdict);
     }
 
     [Fact]
