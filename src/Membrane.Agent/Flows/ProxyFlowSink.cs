@@ -125,6 +125,7 @@ internal sealed class ProxyFlowSink(FlowObserver observer, FlowPolicyCache polic
                     CorrelationId = e.KafkaCorrelationId,
                     ErrorCode = e.KafkaErrorCode,
                     Topic = e.KafkaTopics is { Count: > 0 } topics ? topics[0] : null,
+                    DeniedTopics = e.KafkaDeniedTopics is { Count: > 0 } denied ? string.Join(',', denied) : null,
                 },
             };
         }

@@ -201,6 +201,12 @@ public readonly struct KafkaInfo
 
     /// <summary>Topic, or null.</summary>
     public string? Topic { get; init; }
+
+    /// <summary>
+    /// Not in Hubble: the topics of a forwarded request that policy denied (removed from what the broker received and
+    /// answered with error 29), comma-separated, or null. Shown in the flow's summary and the monitor line.
+    /// </summary>
+    public string? DeniedTopics { get; init; }
 }
 
 /// <summary>The monitor event a flow came from (Hubble's <c>flow.CiliumEventType</c>).</summary>

@@ -80,6 +80,11 @@ public static class FlowText
             {
                 var head = string.Create(CultureInfo.InvariantCulture,
                     $"{HubbleNames.KafkaApiKey(kafka.ApiKey)} correlation id {kafka.CorrelationId} topic '{kafka.Topic}'");
+                if (kafka.DeniedTopics is not null)
+                {
+                    head += $" denied topics '{kafka.DeniedTopics}'";
+                }
+
                 return l7.Type == L7FlowType.Response
                     ? string.Create(CultureInfo.InvariantCulture, $"Kafka response {head} return code {kafka.ErrorCode}")
                     : $"Kafka request {head}";

@@ -210,6 +210,11 @@ public sealed class MonitorPrinter
             else if (l7.Kafka is KafkaInfo kafka)
             {
                 sb.Append(CultureInfo.InvariantCulture, $" Kafka {HubbleNames.KafkaApiKey(kafka.ApiKey)} topic {kafka.Topic}");
+                if (kafka.DeniedTopics is not null)
+                {
+                    sb.Append(CultureInfo.InvariantCulture, $" denied topics {kafka.DeniedTopics}");
+                }
+
             }
         }
 
@@ -264,7 +269,13 @@ public sealed class MonitorPrinter
         }
         else if (l7.Kafka is KafkaInfo kafka)
         {
-            sb.Append(CultureInfo.InvariantCulture, $" {HubbleNames.KafkaApiKey(kafka.ApiKey)} topic {kafka.Topic} => {kafka.ErrorCode}");
+            sb.Append(CultureInfo.InvariantCulture, $" {HubbleNames.KafkaApiKey(kafka.ApiKey)} topic {kafka.Topic}");
+            if (kafka.DeniedTopics is not null)
+            {
+                sb.Append(CultureInfo.InvariantCulture, $" denied topics {kafka.DeniedTopics}");
+            }
+
+            sb.Append(CultureInfo.InvariantCulture, $" => {kafka.ErrorCode}");
         }
 
         return sb.ToString();

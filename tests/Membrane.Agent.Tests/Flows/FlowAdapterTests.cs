@@ -1,14 +1,13 @@
 using System.Collections.Immutable;
 using System.Net;
-using DropReason = Membrane.Datapath.Events.DropReason;
 using Membrane.Agent.Endpoints;
 using Membrane.Agent.Flows;
 using Membrane.Agent.State;
 using Membrane.Agent.Tests.Support;
 using Membrane.Datapath.Events;
+using Membrane.Observer;
 using Membrane.Observer.Flows;
 using Membrane.Observer.Printers;
-using Membrane.Observer;
 using Membrane.Policy.Endpoints;
 using Membrane.Policy.Identity;
 using Membrane.Policy.MapState;
@@ -17,6 +16,7 @@ using Membrane.Policy.Parsing;
 using Membrane.Policy.Repository;
 using Membrane.Proxy;
 using Membrane.Tests.Shared;
+using DropReason = Membrane.Datapath.Events.DropReason;
 using TrafficDirection = Membrane.Policy.Model.TrafficDirection;
 
 namespace Membrane.Agent.Tests.Flows;
@@ -172,6 +172,29 @@ public sealed class FlowAdapterTests
         });
         Assert.Equal("orders-topic", kafka.L7!.Value.Kafka!.Value.Topic);
         Assert.Equal(Verdict.Dropped, kafka.Verdict);
+        Assert.Null(kafka.L7!.Value.Kafka!.Value.DeniedTopics);
+
+        // A request naming allowed and denied topics is forwarded without the denied ones (split as a broker with ACLs
+        // would): the flow is forwarded and says which topics were denied, in its summary too.
+        var split = sink.ToFlow(new L7Event
+        {
+            Kind = L7EventKind.KafkaRequest,
+            TimestampUnixNs = 1,
+            Connection = connection,
+            Policy = Connection(),
+            Verdict = L7Verdict.Forwarded,
+            DecidedBy = UsersL4,
+            DeniedDirection = TrafficDirection.Ingress,
+            KafkaApiKey = 1,
+            KafkaApiVersion = 12,
+            KafkaCorrelationId = 6,
+            KafkaErrorCode = 29,
+            KafkaTopics = ["orders-topic", "secrets", "audit"],
+            KafkaDeniedTopics = ["secrets", "audit"],
+        });
+        Assert.Equal(Verdict.Forwarded, split.Verdict);
+        Assert.Equal("secrets,audit", split.L7!.Value.Kafka!.Value.DeniedTopics);
+        Assert.Equal("Kafka request fetch correlation id 6 topic 'orders-topic' denied topics 'secrets,audit'", FlowText.Summary(split));
 
         var error = sink.ToFlow(new L7Event
         {
