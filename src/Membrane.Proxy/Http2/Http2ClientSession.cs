@@ -149,17 +149,7 @@ internal sealed class Http2ClientSession : Http2Connection, IWatchedUpstream
         var informational = status < 200;
         var block = Route.BlockBuffer(EncodedSize(list) + 8);
         var n = HpackEncoder.EncodeStatus(status, block);
-        for (var i = 0; i < list.Count; i++)
-        {
-            var name = list.Name(i);
-            if ((name.Length > 0 && name[0] == ':') || Http2Messages.IsConnectionSpecific(name))
-            {
-                continue;
-            }
-
-            n += HpackEncoder.Encode(name, list.Value(i), list.IsNeverIndexed(i), block.AsSpan(n));
-        }
-
+        n += EncodeFields(list, block.AsSpan(n), forwardedOnly: true);
         Http2Writes.HeaderBlock(_output, s.ClientLeg.StreamId, block.AsSpan(0, n), endStream, Peer.MaxFrameSize);
         if (informational)
         {
@@ -205,27 +195,8 @@ internal sealed class Http2ClientSession : Http2Connection, IWatchedUpstream
         }
 
         var block = Route.BlockBuffer(EncodedSize(list));
-        var n = 0;
-        for (var i = 0; i < list.Count; i++)
-        {
-            var name = list.Name(i);
-            if ((name.Length > 0 && name[0] == ':') || Http2Messages.IsConnectionSpecific(name))
-            {
-                continue;
-            }
-
-            n += HpackEncoder.Encode(name, list.Value(i), list.IsNeverIndexed(i), block.AsSpan(n));
-        }
-
-        if (s.ResponseQueue.HasWork)
-        {
-            s.ResponseQueue.SetTrailers(block.AsSpan(0, n));
-            Wait(s);
-            return;
-        }
-
-        Http2Writes.HeaderBlock(_output, s.ClientLeg.StreamId, block.AsSpan(0, n), true, Peer.MaxFrameSize);
-        OnResponseEnded(s);
+        var n = EncodeFields(list, block, forwardedOnly: true);
+        SendOrQueueTrailers(s, block.AsSpan(0, n), canSend: true);
     }
 
     /// <summary>
@@ -460,22 +431,7 @@ internal sealed class Http2ClientSession : Http2Connection, IWatchedUpstream
             return;
         }
 
-        if (frame.StreamError is { } error)
-        {
-            StreamError(s, error.Code, error.Message);
-            return;
-        }
-
-        if (!s.ClientLeg.TryGrowSendWindow(frame.WindowIncrement))
-        {
-            StreamError(s, Http2ErrorCode.FlowControlError, "stream window above 2^31-1");
-            return;
-        }
-
-        if (s.ClientLeg.Waiting)
-        {
-            Drain(s);
-        }
+        OnStreamWindowUpdate(s, frame);
     }
 
     private void OnRstStream(in Http2Frame frame)
@@ -802,14 +758,12 @@ internal sealed class Http2ClientSession : Http2Connection, IWatchedUpstream
             return;
         }
 
-        if (!s.ClientLeg.TryReceive(frame.Length))
+        if (!ReceiveStreamData(s, frame, out var padding))
         {
-            StreamError(s, Http2ErrorCode.FlowControlError, "DATA beyond the stream window");
             return;
         }
 
         var data = frame.Payload;
-        var padding = frame.Length - (int)data.Length;
         if (data.IsEmpty && !frame.EndStream)
         {
             CountControlFrame();
@@ -1042,7 +996,7 @@ internal sealed class Http2ClientSession : Http2Connection, IWatchedUpstream
     }
 
     /// <summary>A stream error (RFC 9113 §5.4.2): RST_STREAM to the client, the upstream side cancelled.</summary>
-    private void StreamError(Http2ProxyStream s, Http2ErrorCode code, string? detail)
+    private protected override void StreamError(Http2ProxyStream s, Http2ErrorCode code, string? detail)
     {
         if (detail is not null)
         {

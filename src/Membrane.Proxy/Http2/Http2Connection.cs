@@ -96,6 +96,12 @@ internal abstract class Http2Connection : IFrameOutputOwner
     /// GOAWAY, WINDOW_UPDATE on a stream, and frames of unknown type.</summary>
     private protected abstract void OnStreamFrame(in Http2Frame frame);
 
+    /// <summary>
+    /// A stream error (RFC 9113 §5.4.2): RST_STREAM with the code to this peer, the other leg told;
+    /// <paramref name="detail"/>, when given, is recorded.
+    /// </summary>
+    private protected abstract void StreamError(Http2ProxyStream s, Http2ErrorCode code, string? detail);
+
     /// <summary>The peer's SETTINGS were applied and acknowledged.</summary>
     private protected abstract void OnPeerSettings();
 
@@ -170,6 +176,48 @@ internal abstract class Http2Connection : IFrameOutputOwner
     }
 
     /// <summary>
+    /// Counts a received DATA frame against the stream's window; false (after the FLOW_CONTROL_ERROR stream error)
+    /// when the peer sent beyond it. <paramref name="padding"/>: the frame's padding bytes, flow-controlled but not
+    /// relayed, which the caller credits back.
+    /// </summary>
+    private protected bool ReceiveStreamData(Http2ProxyStream s, in Http2Frame frame, out int padding)
+    {
+        padding = frame.Length - (int)frame.Payload.Length;
+        if (!Leg(s).TryReceive(frame.Length))
+        {
+            StreamError(s, Http2ErrorCode.FlowControlError, "DATA beyond the stream window");
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// The peer's WINDOW_UPDATE on an open stream: a zero increment is the frame reader's stream error, one past
+    /// 2^31-1 a FLOW_CONTROL_ERROR (RFC 9113 §6.9.1); otherwise data held back by the stream window is sent.
+    /// </summary>
+    private protected void OnStreamWindowUpdate(Http2ProxyStream s, in Http2Frame frame)
+    {
+        if (frame.StreamError is { } error)
+        {
+            StreamError(s, error.Code, error.Message);
+            return;
+        }
+
+        ref var leg = ref Leg(s);
+        if (!leg.TryGrowSendWindow(frame.WindowIncrement))
+        {
+            StreamError(s, Http2ErrorCode.FlowControlError, "stream window above 2^31-1");
+            return;
+        }
+
+        if (leg.Waiting)
+        {
+            Drain(s);
+        }
+    }
+
+    /// <summary>
     /// Credits received stream bytes that the other leg sent on or dropped (<paramref name="dequeued"/>: they had
     /// been queued), unless the stream's receiving direction is <paramref name="over"/>.
     /// </summary>
@@ -229,6 +277,28 @@ internal abstract class Http2Connection : IFrameOutputOwner
 
         queue.EndPending |= endStream;
         return rest.Length;
+    }
+
+    /// <summary>
+    /// Ends a stream's direction with an encoded trailers block: written at once when <paramref name="canSend"/> and
+    /// no data is queued before it, otherwise queued behind the data.
+    /// </summary>
+    private protected void SendOrQueueTrailers(Http2ProxyStream s, ReadOnlySpan<byte> block, bool canSend)
+    {
+        ref var leg = ref Leg(s);
+        if (!canSend || leg.Outbound.HasWork)
+        {
+            leg.Outbound.SetTrailers(block);
+            if (canSend)
+            {
+                Wait(s);
+            }
+
+            return;
+        }
+
+        Http2Writes.HeaderBlock(Output!, leg.StreamId, block, true, Peer.MaxFrameSize);
+        OnSendEnded(s);
     }
 
     /// <summary>Sends what flow control and the output allow of a stream's queue, then its end once all is out.</summary>
@@ -320,6 +390,27 @@ internal abstract class Http2Connection : IFrameOutputOwner
         }
 
         return size;
+    }
+
+    /// <summary>
+    /// HPACK-encodes a list's fields into <paramref name="block"/> and returns the bytes written; with
+    /// <paramref name="forwardedOnly"/>, pseudo-header and connection-specific fields (RFC 9113 §8.2.2) are left out.
+    /// </summary>
+    private protected static int EncodeFields(HeaderList list, Span<byte> block, bool forwardedOnly)
+    {
+        var n = 0;
+        for (var i = 0; i < list.Count; i++)
+        {
+            var name = list.Name(i);
+            if (forwardedOnly && ((name.Length > 0 && name[0] == ':') || Http2Messages.IsConnectionSpecific(name)))
+            {
+                continue;
+            }
+
+            n += HpackEncoder.Encode(name, list.Value(i), list.IsNeverIndexed(i), block[n..]);
+        }
+
+        return n;
     }
 
     private void OnFrame(in Http2Frame frame)

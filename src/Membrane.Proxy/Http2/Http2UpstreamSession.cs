@@ -149,26 +149,8 @@ internal sealed class Http2UpstreamSession : Http2Connection, IWatchedUpstream
         }
 
         var block = Route.BlockBuffer(EncodedSize(trailers));
-        var n = 0;
-        for (var i = 0; i < trailers.Count; i++)
-        {
-            n += HpackEncoder.Encode(trailers.Name(i), trailers.Value(i), trailers.IsNeverIndexed(i), block.AsSpan(n));
-        }
-
-        if (s.UpstreamLeg.StreamId == 0 || s.RequestQueue.HasWork)
-        {
-            s.RequestQueue.SetTrailers(block.AsSpan(0, n));
-            if (s.UpstreamLeg.StreamId != 0)
-            {
-                Wait(s);
-            }
-
-            return;
-        }
-
-        Http2Writes.HeaderBlock(_output!, s.UpstreamLeg.StreamId, block.AsSpan(0, n), true, Peer.MaxFrameSize);
-        s.RequestEndSent = true;
-        CheckDone(s);
+        var n = EncodeFields(trailers, block, forwardedOnly: false);
+        SendOrQueueTrailers(s, block.AsSpan(0, n), canSend: s.UpstreamLeg.StreamId != 0);
     }
 
     /// <summary>Response bytes left the proxy towards the client: credit the upstream's stream window.</summary>
@@ -395,22 +377,7 @@ internal sealed class Http2UpstreamSession : Http2Connection, IWatchedUpstream
             return;
         }
 
-        if (frame.StreamError is { } error)
-        {
-            FailStream(s, error.Code, "invalid WINDOW_UPDATE from the upstream");
-            return;
-        }
-
-        if (!s.UpstreamLeg.TryGrowSendWindow(frame.WindowIncrement))
-        {
-            FailStream(s, Http2ErrorCode.FlowControlError, "invalid WINDOW_UPDATE from the upstream");
-            return;
-        }
-
-        if (s.UpstreamLeg.Waiting)
-        {
-            Drain(s);
-        }
+        OnStreamWindowUpdate(s, frame);
     }
 
     private void OnGoAway(in Http2Frame frame)
@@ -448,18 +415,16 @@ internal sealed class Http2UpstreamSession : Http2Connection, IWatchedUpstream
 
         if (!s.ResponseHeadersReceived || s.UpstreamEnded)
         {
-            FailStream(s, Http2ErrorCode.ProtocolError, "DATA outside a response body from the upstream");
+            StreamError(s, Http2ErrorCode.ProtocolError, "DATA outside a response body from the upstream");
             return;
         }
 
-        if (!s.UpstreamLeg.TryReceive(frame.Length))
+        if (!ReceiveStreamData(s, frame, out var padding))
         {
-            FailStream(s, Http2ErrorCode.FlowControlError, "upstream DATA beyond the stream window");
             return;
         }
 
         var data = frame.Payload;
-        var padding = frame.Length - (int)data.Length;
         if (padding > 0)
         {
             CreditResponse(s, padding);
@@ -507,7 +472,7 @@ internal sealed class Http2UpstreamSession : Http2Connection, IWatchedUpstream
         var list = _responseHeaders;
         if (list.OverLimit)
         {
-            FailStream(s, Http2ErrorCode.ProtocolError, "upstream response head too large");
+            StreamError(s, Http2ErrorCode.ProtocolError, "upstream response head too large");
             return;
         }
 
@@ -516,7 +481,7 @@ internal sealed class Http2UpstreamSession : Http2Connection, IWatchedUpstream
             var status3 = Http2Messages.ValidateResponse(list, out var error);
             if (status3 < 0 || status3 == 101)
             {
-                FailStream(s, Http2ErrorCode.ProtocolError, $"invalid upstream response: {error ?? "101 over HTTP/2"}");
+                StreamError(s, Http2ErrorCode.ProtocolError, $"invalid upstream response: {error ?? "101 over HTTP/2"}");
                 return;
             }
 
@@ -543,7 +508,7 @@ internal sealed class Http2UpstreamSession : Http2Connection, IWatchedUpstream
         {
             if (!endStream || Http2Messages.ValidateTrailers(list) is not null)
             {
-                FailStream(s, Http2ErrorCode.ProtocolError, "invalid trailers from the upstream");
+                StreamError(s, Http2ErrorCode.ProtocolError, "invalid trailers from the upstream");
                 return;
             }
 
@@ -564,11 +529,11 @@ internal sealed class Http2UpstreamSession : Http2Connection, IWatchedUpstream
     }
 
     /// <summary>A stream error from the upstream (RFC 9113 §5.4.2): RST_STREAM to it, the client side told.</summary>
-    private void FailStream(Http2ProxyStream s, Http2ErrorCode code, string detail)
+    private protected override void StreamError(Http2ProxyStream s, Http2ErrorCode code, string? detail)
     {
         Http2Writes.RstStream(_output!, s.UpstreamLeg.StreamId, code);
         CloseStream(s);
-        s.Client.UpstreamFailed(s, Http2ErrorCode.InternalError, detail, connectFailure: false);
+        s.Client.UpstreamFailed(s, Http2ErrorCode.InternalError, detail ?? code.ToString(), connectFailure: false);
     }
 
     private void SendHeaders(Http2ProxyStream s)
