@@ -48,7 +48,7 @@ internal sealed class Http2ClientSession : Http2Connection, IWatchedUpstream
     private long _settingsDeadline;
 
     private Http2ClientSession(Http2Route route, ClientConnection connection, ConnectionContext context)
-        : base(route, Http2Side.Client, new HeaderBlockReader(new HpackDecoder(4096, route.Limits.MaxHeaderStringLength), route.Limits.MaxHeaderBlockBytes), "the first frame is not SETTINGS")
+        : base(route, Http2Side.Client, new HeaderBlockReader(new HpackDecoder(4096, route.Limits.MaxHeaderStringLength), route.Limits.MaxHeaderBlockBytes))
     {
         _connection = connection;
         _context = context;
@@ -369,43 +369,19 @@ internal sealed class Http2ClientSession : Http2Connection, IWatchedUpstream
     }
 
     /// <inheritdoc />
-    private protected override void OnStreamFrame(in Http2Frame frame)
+    private protected override void OnPriority(in Http2Frame frame)
     {
-        switch (frame.Type)
+        CountControlFrame();
+        if (frame.StreamError is { } priorityError && Streams.TryGetValue(frame.StreamId, out var prioritized))
         {
-            case Http2FrameType.Data:
-                OnData(frame);
-                break;
-            case Http2FrameType.Headers:
-                OnHeaders(frame);
-                break;
-            case Http2FrameType.Continuation:
-                OnContinuation(frame);
-                break;
-            case Http2FrameType.Priority:
-                CountControlFrame();
-                if (frame.StreamError is { } priorityError && Streams.TryGetValue(frame.StreamId, out var prioritized))
-                {
-                    StreamError(prioritized, priorityError.Code, priorityError.Message);
-                }
-
-                break;
-            case Http2FrameType.RstStream:
-                OnRstStream(frame);
-                break;
-            case Http2FrameType.PushPromise:
-                ConnectionError(Http2ErrorCode.ProtocolError, "PUSH_PROMISE from a client");
-                break;
-            case Http2FrameType.GoAway:
-                // The client leaves: it opens nothing more; what is open finishes, then it closes the connection.
-                break;
-            case Http2FrameType.WindowUpdate:
-                OnWindowUpdate(frame);
-                break;
-            default:
-                CountControlFrame();
-                break;
+            StreamError(prioritized, priorityError.Code, priorityError.Message);
         }
+    }
+
+    /// <inheritdoc />
+    private protected override void OnGoAway(in Http2Frame frame)
+    {
+        // The client leaves: it opens nothing more; what is open finishes, then it closes the connection.
     }
 
     /// <inheritdoc />
@@ -415,7 +391,8 @@ internal sealed class Http2ClientSession : Http2Connection, IWatchedUpstream
         CheckOutput();
     }
 
-    private void OnWindowUpdate(in Http2Frame frame)
+    /// <inheritdoc />
+    private protected override void OnWindowUpdate(in Http2Frame frame)
     {
         if (!Streams.TryGetValue(frame.StreamId, out var s))
         {
@@ -434,7 +411,8 @@ internal sealed class Http2ClientSession : Http2Connection, IWatchedUpstream
         OnStreamWindowUpdate(s, frame);
     }
 
-    private void OnRstStream(in Http2Frame frame)
+    /// <inheritdoc />
+    private protected override void OnRstStream(in Http2Frame frame)
     {
         if (!Streams.TryGetValue(frame.StreamId, out var s))
         {
@@ -460,7 +438,8 @@ internal sealed class Http2ClientSession : Http2Connection, IWatchedUpstream
         CloseClientSide(s, cancelUpstream: true);
     }
 
-    private void OnHeaders(in Http2Frame frame)
+    /// <inheritdoc />
+    private protected override void OnHeaders(in Http2Frame frame)
     {
         var id = frame.StreamId;
         _blockStreamError = frame.StreamError;
@@ -502,23 +481,8 @@ internal sealed class Http2ClientSession : Http2Connection, IWatchedUpstream
         FeedBlock(frame.Payload, frame.EndHeaders);
     }
 
-    private void OnContinuation(in Http2Frame frame)
-    {
-        if (Headers.StreamId == 0 || frame.StreamId != Headers.StreamId)
-        {
-            ConnectionError(Http2ErrorCode.ProtocolError, "CONTINUATION without an open header block");
-            return;
-        }
-
-        if (frame.Length == 0 && !frame.EndHeaders)
-        {
-            CountControlFrame();
-        }
-
-        FeedBlock(frame.Payload, frame.EndHeaders);
-    }
-
-    private void FeedBlock(in ReadOnlySequence<byte> fragment, bool endHeaders)
+    /// <inheritdoc />
+    private protected override void FeedBlock(in ReadOnlySequence<byte> fragment, bool endHeaders)
     {
         var endStream = Headers.EndStream;
         var status = Headers.Feed(fragment, endHeaders);
@@ -730,7 +694,8 @@ internal sealed class Http2ClientSession : Http2Connection, IWatchedUpstream
         s.Upstream!.SendRequestTrailers(s, _trailers);
     }
 
-    private void OnData(in Http2Frame frame)
+    /// <inheritdoc />
+    private protected override void OnData(in Http2Frame frame)
     {
         if (!ReceiveData(frame))
         {

@@ -16,15 +16,13 @@ namespace Membrane.Proxy.Http2;
 internal abstract class Http2Connection : IFrameOutputOwner
 {
     private readonly Http2Side _side;
-    private readonly string _firstFrameNotSettings;
 
     /// <summary>Creates the connection state of one side.</summary>
-    private protected Http2Connection(Http2Route route, Http2Side side, HeaderBlockReader headers, string firstFrameNotSettings)
+    private protected Http2Connection(Http2Route route, Http2Side side, HeaderBlockReader headers)
     {
         Route = route;
         Limits = route.Limits;
         _side = side;
-        _firstFrameNotSettings = firstFrameNotSettings;
         Headers = headers;
         Flow = new Http2ConnectionFlow(Limits.ConnectionWindow, Limits.MaxQueuedBytes);
         // RFC 9113 §6.5.2 recommends at least 100: assumed until the peer's SETTINGS say otherwise.
@@ -92,9 +90,28 @@ internal abstract class Http2Connection : IFrameOutputOwner
     /// <summary>A connection error (RFC 9113 §5.4.1): GOAWAY with the code, then the connection closes.</summary>
     private protected abstract void ConnectionError(Http2ErrorCode code, string message);
 
-    /// <summary>Handles a frame about streams: DATA, HEADERS, CONTINUATION, PRIORITY, RST_STREAM, PUSH_PROMISE,
-    /// GOAWAY, WINDOW_UPDATE on a stream, and frames of unknown type.</summary>
-    private protected abstract void OnStreamFrame(in Http2Frame frame);
+    /// <summary>A DATA frame.</summary>
+    private protected abstract void OnData(in Http2Frame frame);
+
+    /// <summary>A HEADERS frame: starts a header block (<see cref="Headers"/>) and feeds its first fragment.</summary>
+    private protected abstract void OnHeaders(in Http2Frame frame);
+
+    /// <summary>Feeds a fragment of the open header block; handles the block once it is complete.</summary>
+    private protected abstract void FeedBlock(in ReadOnlySequence<byte> fragment, bool endHeaders);
+
+    /// <summary>An RST_STREAM frame.</summary>
+    private protected abstract void OnRstStream(in Http2Frame frame);
+
+    /// <summary>A GOAWAY frame.</summary>
+    private protected abstract void OnGoAway(in Http2Frame frame);
+
+    /// <summary>A WINDOW_UPDATE frame on a stream (not stream 0).</summary>
+    private protected abstract void OnWindowUpdate(in Http2Frame frame);
+
+    /// <summary>A PRIORITY frame (deprecated by RFC 9113 §5.3.2): ignored unless overridden.</summary>
+    private protected virtual void OnPriority(in Http2Frame frame)
+    {
+    }
 
     /// <summary>
     /// A stream error (RFC 9113 §5.4.2): RST_STREAM with the code to this peer, the other leg told;
@@ -424,14 +441,44 @@ internal abstract class Http2Connection : IFrameOutputOwner
         if (!SettingsReceived && frame.Type != Http2FrameType.Settings)
         {
             // RFC 9113 §3.4: the preface is followed by a SETTINGS frame.
-            ConnectionError(Http2ErrorCode.ProtocolError, _firstFrameNotSettings);
+            ConnectionError(Http2ErrorCode.ProtocolError, _side == Http2Side.Client ? "the first frame is not SETTINGS" : "the upstream's first frame is not SETTINGS");
             return;
         }
 
         switch (frame.Type)
         {
+            case Http2FrameType.Data:
+                OnData(frame);
+                break;
+            case Http2FrameType.Headers:
+                OnHeaders(frame);
+                break;
+            case Http2FrameType.Continuation:
+                if (Headers.StreamId == 0 || frame.StreamId != Headers.StreamId)
+                {
+                    ConnectionError(Http2ErrorCode.ProtocolError, "CONTINUATION without an open header block");
+                    return;
+                }
+
+                if (frame.Length == 0 && !frame.EndHeaders)
+                {
+                    CountControlFrame();
+                }
+
+                FeedBlock(frame.Payload, frame.EndHeaders);
+                break;
+            case Http2FrameType.Priority:
+                OnPriority(frame);
+                break;
+            case Http2FrameType.RstStream:
+                OnRstStream(frame);
+                break;
             case Http2FrameType.Settings:
                 OnSettings(frame);
+                break;
+            case Http2FrameType.PushPromise:
+                // RFC 9113 §8.4: a client never pushes, and the proxy disabled push towards upstreams.
+                ConnectionError(Http2ErrorCode.ProtocolError, _side == Http2Side.Client ? "PUSH_PROMISE from a client" : "PUSH_PROMISE although push is disabled");
                 break;
             case Http2FrameType.Ping:
                 CountControlFrame();
@@ -452,8 +499,15 @@ internal abstract class Http2Connection : IFrameOutputOwner
                 // Streams held back by the connection window only may send now.
                 OnOutputWritable();
                 break;
+            case Http2FrameType.WindowUpdate:
+                OnWindowUpdate(frame);
+                break;
+            case Http2FrameType.GoAway:
+                OnGoAway(frame);
+                break;
             default:
-                OnStreamFrame(frame);
+                // Unknown frame types are ignored (RFC 9113 §4.1), but count towards the flood defence.
+                CountControlFrame();
                 break;
         }
     }

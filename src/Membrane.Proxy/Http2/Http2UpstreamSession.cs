@@ -30,7 +30,7 @@ internal sealed class Http2UpstreamSession : Http2Connection, IWatchedUpstream
 
     public Http2UpstreamSession(Http2Route route, uint identity)
         // A response string longer than the response head limit could never be accepted: it is a decoding error.
-        : base(route, Http2Side.Upstream, new HeaderBlockReader(new HpackDecoder(4096, route.Limits.MaxResponseHeaderListSize), route.Limits.MaxHeaderBlockBytes), "the upstream's first frame is not SETTINGS")
+        : base(route, Http2Side.Upstream, new HeaderBlockReader(new HpackDecoder(4096, route.Limits.MaxResponseHeaderListSize), route.Limits.MaxHeaderBlockBytes))
     {
         Identity = identity;
         _responseHeaders = new HeaderList(Limits.MaxResponseHeaderListSize, 1000);
@@ -294,57 +294,35 @@ internal sealed class Http2UpstreamSession : Http2Connection, IWatchedUpstream
     }
 
     /// <inheritdoc />
-    private protected override void OnStreamFrame(in Http2Frame frame)
+    private protected override void OnHeaders(in Http2Frame frame)
     {
-        switch (frame.Type)
+        if ((frame.StreamId & 1) == 0 || frame.StreamId >= _nextStreamId)
         {
-            case Http2FrameType.Data:
-                OnData(frame);
-                break;
-            case Http2FrameType.Headers:
-                if ((frame.StreamId & 1) == 0 || frame.StreamId >= _nextStreamId)
-                {
-                    ConnectionError(Http2ErrorCode.ProtocolError, "HEADERS on a stream the proxy did not open");
-                    return;
-                }
+            ConnectionError(Http2ErrorCode.ProtocolError, "HEADERS on a stream the proxy did not open");
+            return;
+        }
 
-                _blockStream = Streams.GetValueOrDefault(frame.StreamId);
-                Headers.Begin(frame.StreamId, frame.EndStream, _responseHeaders);
-                FeedBlock(frame.Payload, frame.EndHeaders);
-                break;
-            case Http2FrameType.Continuation:
-                if (Headers.StreamId == 0 || frame.StreamId != Headers.StreamId)
-                {
-                    ConnectionError(Http2ErrorCode.ProtocolError, "CONTINUATION without an open header block");
-                    return;
-                }
+        _blockStream = Streams.GetValueOrDefault(frame.StreamId);
+        Headers.Begin(frame.StreamId, frame.EndStream, _responseHeaders);
+        FeedBlock(frame.Payload, frame.EndHeaders);
+    }
 
-                FeedBlock(frame.Payload, frame.EndHeaders);
-                break;
-            case Http2FrameType.RstStream:
-                if (Streams.TryGetValue(frame.StreamId, out var reset))
-                {
-                    CloseStream(reset);
-                    if (reset.UpstreamEnded)
-                    {
-                        reset.Client.UpstreamClosedAfterResponse(reset);
-                    }
-                    else
-                    {
-                        reset.Client.UpstreamFailed(reset, frame.ErrorCode, $"upstream reset the stream ({frame.ErrorCode})", connectFailure: false);
-                    }
-                }
+    /// <inheritdoc />
+    private protected override void OnRstStream(in Http2Frame frame)
+    {
+        if (!Streams.TryGetValue(frame.StreamId, out var reset))
+        {
+            return;
+        }
 
-                break;
-            case Http2FrameType.PushPromise:
-                ConnectionError(Http2ErrorCode.ProtocolError, "PUSH_PROMISE although push is disabled");
-                break;
-            case Http2FrameType.GoAway:
-                OnGoAway(frame);
-                break;
-            case Http2FrameType.WindowUpdate:
-                OnWindowUpdate(frame);
-                break;
+        CloseStream(reset);
+        if (reset.UpstreamEnded)
+        {
+            reset.Client.UpstreamClosedAfterResponse(reset);
+        }
+        else
+        {
+            reset.Client.UpstreamFailed(reset, frame.ErrorCode, $"upstream reset the stream ({frame.ErrorCode})", connectFailure: false);
         }
     }
 
@@ -370,7 +348,8 @@ internal sealed class Http2UpstreamSession : Http2Connection, IWatchedUpstream
         OnOutputWritable();
     }
 
-    private void OnWindowUpdate(in Http2Frame frame)
+    /// <inheritdoc />
+    private protected override void OnWindowUpdate(in Http2Frame frame)
     {
         if (!Streams.TryGetValue(frame.StreamId, out var s))
         {
@@ -380,7 +359,8 @@ internal sealed class Http2UpstreamSession : Http2Connection, IWatchedUpstream
         OnStreamWindowUpdate(s, frame);
     }
 
-    private void OnGoAway(in Http2Frame frame)
+    /// <inheritdoc />
+    private protected override void OnGoAway(in Http2Frame frame)
     {
         // RFC 9113 §6.8: streams above the last one were not processed and may be retried; the rest finish.
         _draining = true;
@@ -401,7 +381,8 @@ internal sealed class Http2UpstreamSession : Http2Connection, IWatchedUpstream
         }
     }
 
-    private void OnData(in Http2Frame frame)
+    /// <inheritdoc />
+    private protected override void OnData(in Http2Frame frame)
     {
         if (!ReceiveData(frame))
         {
@@ -447,7 +428,8 @@ internal sealed class Http2UpstreamSession : Http2Connection, IWatchedUpstream
         }
     }
 
-    private void FeedBlock(in ReadOnlySequence<byte> fragment, bool endHeaders)
+    /// <inheritdoc />
+    private protected override void FeedBlock(in ReadOnlySequence<byte> fragment, bool endHeaders)
     {
         var endStream = Headers.EndStream;
         var status = Headers.Feed(fragment, endHeaders);
