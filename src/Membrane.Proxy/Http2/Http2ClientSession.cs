@@ -17,22 +17,17 @@ namespace Membrane.Proxy.Http2;
 /// floods, rapid reset, timeouts for the preface, header blocks, idle connections and stalled sends.
 /// All state is changed under the route's gate.
 /// </summary>
-internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
+internal sealed class Http2ClientSession : Http2Connection, IWatchedUpstream
 {
     private const string Protocol = "HTTP/2";
     private static readonly byte[] DeniedBody = "Access denied\r\n"u8.ToArray();
 
-    private readonly Http2Route _route;
     private readonly ClientConnection _connection;
     private readonly ConnectionContext _context;
-    private readonly Http2Limits _limits;
     private readonly ProxyServerOptions _options;
     private readonly IL7EventSink _events;
     private readonly PipeFrameOutput _output;
-    private readonly HeaderBlockReader _headers;
     private readonly HeaderList _trailers;
-    private readonly Dictionary<int, Http2ProxyStream> _streams = [];
-    private readonly List<Http2ProxyStream> _waiting = [];
     private readonly List<HttpHeaderAction> _actions = [];
     private readonly string?[] _urls = new string?[8];
     private readonly byte[] _deniedBody;
@@ -43,15 +38,7 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
     private int _nextUrl;
     private int _lastStreamId;
     private bool _prefaceReceived;
-    private bool _settingsReceived;
-    private bool _closing;
     private bool _tornDown;
-    private int _peerMaxFrameSize = Http2Constants.DefaultMaxFrameSize;
-    private long _peerInitialWindow = Http2Constants.DefaultInitialWindowSize;
-    private long _connectionSendWindow = Http2Constants.DefaultInitialWindowSize;
-    private long _connectionReceiveWindow;
-    private long _connectionReceiveCredit;
-    private long _queuedRequestBytes;
     private long _streamsOpened;
     private long _prematureResets;
     private int _controlFrames;
@@ -61,16 +48,15 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
     private long _settingsDeadline;
 
     private Http2ClientSession(Http2Route route, ClientConnection connection, ConnectionContext context)
+        : base(route, Http2Side.Client, new HeaderBlockReader(new HpackDecoder(4096, route.Limits.MaxHeaderStringLength), route.Limits.MaxHeaderBlockBytes))
     {
-        _route = route;
         _connection = connection;
         _context = context;
-        _limits = route.Limits;
         _options = route.Listener.Server.Options;
         _events = route.Listener.Server.Events;
-        _output = new PipeFrameOutput(route, this, context.Transport.Output, _limits.MaxOutputBytes);
-        _headers = new HeaderBlockReader(new HpackDecoder(4096, _limits.MaxHeaderStringLength), _limits.MaxHeaderBlockBytes);
-        _trailers = new HeaderList(_limits.MaxRequestHeaderListSize, _limits.MaxRequestHeaderFields);
+        _output = new PipeFrameOutput(route, this, context.Transport.Output, Limits.MaxOutputBytes);
+        Output = _output;
+        _trailers = new HeaderList(Limits.MaxRequestHeaderListSize, Limits.MaxRequestHeaderFields);
         _deniedBody = _options.DeniedBody == "Access denied\r\n" ? DeniedBody : System.Text.Encoding.UTF8.GetBytes(_options.DeniedBody);
     }
 
@@ -108,7 +94,7 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
             var sending = _output.SendingSince;
             if (sending != 0)
             {
-                deadline = Math.Min(deadline, sending + (long)_limits.SendStallTimeout.TotalMilliseconds);
+                deadline = Math.Min(deadline, sending + (long)Limits.SendStallTimeout.TotalMilliseconds);
             }
 
             return deadline == long.MaxValue ? 0 : deadline;
@@ -125,7 +111,7 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
     /// <inheritdoc />
     public void OnDeadline()
     {
-        lock (_route.Gate)
+        lock (Route.Gate)
         {
             var now = Environment.TickCount64;
             if (_settingsDeadline != 0 && now > _settingsDeadline)
@@ -136,7 +122,7 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
             {
                 ConnectionError(Http2ErrorCode.ProtocolError, "header block not completed in time");
             }
-            else if (_output.SendingSince != 0 && now > _output.SendingSince + (long)_limits.SendStallTimeout.TotalMilliseconds)
+            else if (_output.SendingSince != 0 && now > _output.SendingSince + (long)Limits.SendStallTimeout.TotalMilliseconds)
             {
                 Abort("the client stopped reading (send stalled)");
             }
@@ -145,31 +131,12 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
                 GoAwayAndClose(Http2ErrorCode.NoError);
             }
 
-            _route.FlushTouched();
+            Route.FlushTouched();
         }
     }
 
     /// <inheritdoc />
-    public void OnOutputWritable()
-    {
-        if (_waiting.Count == 0 || _tornDown)
-        {
-            return;
-        }
-
-        for (var i = 0; i < _waiting.Count && _output.CanWriteData && _connectionSendWindow > 0;)
-        {
-            var s = _waiting[i];
-            DrainResponse(s);
-            if (i < _waiting.Count && ReferenceEquals(_waiting[i], s))
-            {
-                i++;
-            }
-        }
-    }
-
-    /// <inheritdoc />
-    public void OnOutputFailed(Exception? error) => Abort(error is null ? "the client connection closed" : $"writing to the client failed: {error.Message}");
+    public override void OnOutputFailed(Exception? error) => Abort(error is null ? "the client connection closed" : $"writing to the client failed: {error.Message}");
 
     /// <summary>Writes response HEADERS from the upstream (final or informational) to the client.</summary>
     public void SendResponseHeaders(Http2ProxyStream s, HeaderList list, int status, bool endStream)
@@ -180,20 +147,10 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
         }
 
         var informational = status < 200;
-        var block = _route.BlockBuffer(EncodedSize(list) + 8);
+        var block = Route.BlockBuffer(EncodedSize(list) + 8);
         var n = HpackEncoder.EncodeStatus(status, block);
-        for (var i = 0; i < list.Count; i++)
-        {
-            var name = list.Name(i);
-            if ((name.Length > 0 && name[0] == ':') || Http2Messages.IsConnectionSpecific(name))
-            {
-                continue;
-            }
-
-            n += HpackEncoder.Encode(name, list.Value(i), list.IsNeverIndexed(i), block.AsSpan(n));
-        }
-
-        Http2Writes.HeaderBlock(_output, s.ClientStreamId, block.AsSpan(0, n), endStream, _peerMaxFrameSize);
+        n += EncodeFields(list, block.AsSpan(n), forwardedOnly: true);
+        Http2Writes.HeaderBlock(_output, s.ClientLeg.StreamId, block.AsSpan(0, n), endStream, Peer.MaxFrameSize);
         if (informational)
         {
             return;
@@ -219,35 +176,14 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
             return 0;
         }
 
-        var written = 0L;
-        if (!s.ResponseQueue.HasWork && _output.CanWriteData)
+        var queued = SendOrQueue(s, data, endStream, canSend: true);
+        if (queued < 0)
         {
-            written = Math.Max(0, Math.Min(data.Length, Math.Min(s.ClientSendWindow, _connectionSendWindow)));
-            var ends = endStream && written == data.Length;
-            if (written > 0 || ends)
-            {
-                Http2Writes.Data(_output, s.ClientStreamId, data, written, ends, _peerMaxFrameSize);
-                s.ClientSendWindow -= written;
-                _connectionSendWindow -= written;
-                s.Upstream?.CreditResponse(s, (int)written);
-                if (ends)
-                {
-                    OnResponseEnded(s);
-                    return 0;
-                }
-            }
-
-            if (written == data.Length && !endStream)
-            {
-                return 0;
-            }
+            return 0;
         }
 
-        var rest = data.Slice(written);
-        s.ResponseQueue.Append(rest);
-        s.ResponseQueue.EndPending |= endStream;
         Wait(s);
-        return rest.Length;
+        return queued;
     }
 
     /// <summary>Relays the upstream's trailers (ending the response), after any response data still queued.</summary>
@@ -258,28 +194,9 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
             return;
         }
 
-        var block = _route.BlockBuffer(EncodedSize(list));
-        var n = 0;
-        for (var i = 0; i < list.Count; i++)
-        {
-            var name = list.Name(i);
-            if ((name.Length > 0 && name[0] == ':') || Http2Messages.IsConnectionSpecific(name))
-            {
-                continue;
-            }
-
-            n += HpackEncoder.Encode(name, list.Value(i), list.IsNeverIndexed(i), block.AsSpan(n));
-        }
-
-        if (s.ResponseQueue.HasWork)
-        {
-            s.ResponseQueue.SetTrailers(block.AsSpan(0, n));
-            Wait(s);
-            return;
-        }
-
-        Http2Writes.HeaderBlock(_output, s.ClientStreamId, block.AsSpan(0, n), true, _peerMaxFrameSize);
-        OnResponseEnded(s);
+        var block = Route.BlockBuffer(EncodedSize(list));
+        var n = EncodeFields(list, block, forwardedOnly: true);
+        SendOrQueueTrailers(s, block.AsSpan(0, n), canSend: true);
     }
 
     /// <summary>
@@ -325,7 +242,7 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
         if (s.ResponseEnded && !s.RequestEnded)
         {
             s.RequestEnded = true;
-            Http2Writes.RstStream(_output, s.ClientStreamId, Http2ErrorCode.NoError);
+            Http2Writes.RstStream(_output, s.ClientLeg.StreamId, Http2ErrorCode.NoError);
         }
 
         MaybeCloseClientSide(s);
@@ -341,63 +258,34 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
     }
 
     /// <summary>Request bytes left the proxy towards the upstream (or were dropped): credit the client's windows.</summary>
-    public void CreditRequest(Http2ProxyStream s, int count, bool dequeued)
-    {
-        if (dequeued)
-        {
-            _queuedRequestBytes -= count;
-            CreditConnection(0);
-        }
-
-        if (s.ClientClosed || s.RequestEnded || count == 0)
-        {
-            return;
-        }
-
-        s.ClientReceiveCredit += count;
-        if (s.ClientReceiveCredit >= _limits.StreamWindow / 2)
-        {
-            Http2Writes.WindowUpdate(_output, s.ClientStreamId, s.ClientReceiveCredit);
-            s.ClientReceiveWindow += s.ClientReceiveCredit;
-            s.ClientReceiveCredit = 0;
-        }
-    }
-
-    /// <summary>Counts request bytes queued for a slow upstream (they hold back the connection window past a limit).</summary>
-    public void RequestQueued(int count) => _queuedRequestBytes += count;
-
-    /// <summary>Queued request bytes were dropped (the upstream side closed).</summary>
-    public void RequestDropped(long count)
-    {
-        _queuedRequestBytes -= count;
-        CreditConnection(0);
-    }
+    public void CreditRequest(Http2ProxyStream s, int count, bool dequeued) =>
+        CreditReceived(s, count, dequeued, over: s.ClientClosed || s.RequestEnded);
 
     /// <summary>Stops the connection at once (no GOAWAY): its streams are cancelled upstream.</summary>
     public void Abort(string reason)
     {
-        if (_closing)
+        if (Closing)
         {
             return;
         }
 
         _events.Publish(EventFactory.ProtocolError(Info, null, reason, Protocol));
-        _closing = true;
+        Closing = true;
         _context.Transport.Input.CancelPendingRead();
         _context.Abort();
     }
 
     private async Task RunAsync()
     {
-        var server = _route.Listener.Server;
+        var server = Route.Listener.Server;
         server.Watchdog.Add(this);
         var input = _context.Transport.Input;
         try
         {
-            lock (_route.Gate)
+            lock (Route.Gate)
             {
                 Start();
-                _route.FlushTouched();
+                Route.FlushTouched();
             }
 
             while (true)
@@ -413,18 +301,18 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
                 }
 
                 var buffer = result.Buffer;
-                lock (_route.Gate)
+                lock (Route.Gate)
                 {
-                    if (!_closing)
+                    if (!Closing)
                     {
                         Process(ref buffer);
                     }
 
-                    _route.FlushTouched();
+                    Route.FlushTouched();
                 }
 
                 input.AdvanceTo(buffer.Start, buffer.End);
-                if (result.IsCompleted || result.IsCanceled || _closing)
+                if (result.IsCompleted || result.IsCanceled || Closing)
                 {
                     break;
                 }
@@ -433,10 +321,10 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
         finally
         {
             server.Watchdog.Remove(this);
-            lock (_route.Gate)
+            lock (Route.Gate)
             {
                 Teardown();
-                _route.FlushTouched();
+                Route.FlushTouched();
             }
         }
     }
@@ -445,13 +333,11 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
     {
         Span<(Http2Setting, uint)> settings =
         [
-            (Http2Setting.MaxConcurrentStreams, (uint)_limits.MaxConcurrentStreams),
-            (Http2Setting.InitialWindowSize, (uint)_limits.StreamWindow),
-            (Http2Setting.MaxHeaderListSize, (uint)_limits.MaxRequestHeaderListSize),
+            (Http2Setting.MaxConcurrentStreams, (uint)Limits.MaxConcurrentStreams),
+            (Http2Setting.InitialWindowSize, (uint)Limits.StreamWindow),
+            (Http2Setting.MaxHeaderListSize, (uint)Limits.MaxRequestHeaderListSize),
         ];
-        _output.Advance(Http2FrameWriter.Settings(_output.GetSpan(Http2Constants.FrameHeaderLength + 6 * settings.Length), false, settings));
-        Http2Writes.WindowUpdate(_output, 0, _limits.ConnectionWindow - Http2Constants.DefaultInitialWindowSize);
-        _connectionReceiveWindow = _limits.ConnectionWindow;
+        WriteOpening(settings);
         var now = Environment.TickCount64;
         _settingsDeadline = now + (long)_options.RequestHeadersTimeout.TotalMilliseconds;
         _idleSince = now;
@@ -479,146 +365,36 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
             _prefaceReceived = true;
         }
 
-        while (!_closing)
+        ProcessFrames(ref buffer);
+    }
+
+    /// <inheritdoc />
+    private protected override void OnPriority(in Http2Frame frame)
+    {
+        CountControlFrame();
+        if (frame.StreamError is { } priorityError && Streams.TryGetValue(frame.StreamId, out var prioritized))
         {
-            var status = Http2FrameReader.TryRead(buffer, Http2Constants.DefaultMaxFrameSize, out var frame, out var end, out var error);
-            if (status == ParseStatus.NeedMoreData)
-            {
-                return;
-            }
-
-            if (status == ParseStatus.Rejected)
-            {
-                ConnectionError(error.Code, error.Message);
-                return;
-            }
-
-            buffer = buffer.Slice(end);
-            OnFrame(frame);
+            StreamError(prioritized, priorityError.Code, priorityError.Message);
         }
     }
 
-    private void OnFrame(in Http2Frame frame)
+    /// <inheritdoc />
+    private protected override void OnGoAway(in Http2Frame frame)
     {
-        if (_headers.StreamId != 0 && frame.Type != Http2FrameType.Continuation)
-        {
-            ConnectionError(Http2ErrorCode.ProtocolError, "frame inside a header block");
-            return;
-        }
-
-        if (!_settingsReceived && frame.Type != Http2FrameType.Settings)
-        {
-            // RFC 9113 §3.4: the preface is followed by a SETTINGS frame.
-            ConnectionError(Http2ErrorCode.ProtocolError, "the first frame is not SETTINGS");
-            return;
-        }
-
-        switch (frame.Type)
-        {
-            case Http2FrameType.Data:
-                OnData(frame);
-                break;
-            case Http2FrameType.Headers:
-                OnHeaders(frame);
-                break;
-            case Http2FrameType.Continuation:
-                OnContinuation(frame);
-                break;
-            case Http2FrameType.Priority:
-                Control();
-                if (frame.StreamError is { } priorityError && _streams.TryGetValue(frame.StreamId, out var prioritized))
-                {
-                    StreamError(prioritized, priorityError.Code, priorityError.Message);
-                }
-
-                break;
-            case Http2FrameType.RstStream:
-                OnRstStream(frame);
-                break;
-            case Http2FrameType.Settings:
-                OnSettings(frame);
-                break;
-            case Http2FrameType.PushPromise:
-                ConnectionError(Http2ErrorCode.ProtocolError, "PUSH_PROMISE from a client");
-                break;
-            case Http2FrameType.Ping:
-                Control();
-                if (!frame.IsAck)
-                {
-                    Http2Writes.PingAck(_output, frame.PingData);
-                    CheckOutput();
-                }
-
-                break;
-            case Http2FrameType.GoAway:
-                // The client leaves: it opens nothing more; what is open finishes, then it closes the connection.
-                break;
-            case Http2FrameType.WindowUpdate:
-                OnWindowUpdate(frame);
-                break;
-            default:
-                Control();
-                break;
-        }
+        // The client leaves: it opens nothing more; what is open finishes, then it closes the connection.
     }
 
-    private void OnSettings(in Http2Frame frame)
+    /// <inheritdoc />
+    private protected override void OnPeerSettings()
     {
-        Control();
-        if (frame.IsAck)
-        {
-            return;
-        }
-
-        for (var i = 0; i < frame.Length / 6; i++)
-        {
-            var (id, value) = Http2FrameReader.ReadSetting(frame.Payload, i);
-            switch (id)
-            {
-                case Http2Setting.InitialWindowSize:
-                {
-                    // §6.9.2: the change applies to every open stream's send window, which may go negative.
-                    var delta = value - _peerInitialWindow;
-                    _peerInitialWindow = value;
-                    foreach (var s in _streams.Values)
-                    {
-                        s.ClientSendWindow += delta;
-                        if (s.ClientSendWindow > Http2Constants.MaxWindowSize)
-                        {
-                            ConnectionError(Http2ErrorCode.FlowControlError, "SETTINGS_INITIAL_WINDOW_SIZE overflows a stream window");
-                            return;
-                        }
-                    }
-
-                    break;
-                }
-
-                case Http2Setting.MaxFrameSize:
-                    _peerMaxFrameSize = (int)value;
-                    break;
-            }
-        }
-
-        Http2Writes.SettingsAck(_output);
-        _settingsReceived = true;
         _settingsDeadline = 0;
         CheckOutput();
     }
 
-    private void OnWindowUpdate(in Http2Frame frame)
+    /// <inheritdoc />
+    private protected override void OnWindowUpdate(in Http2Frame frame)
     {
-        if (frame.StreamId == 0)
-        {
-            _connectionSendWindow += frame.WindowIncrement;
-            if (_connectionSendWindow > Http2Constants.MaxWindowSize)
-            {
-                ConnectionError(Http2ErrorCode.FlowControlError, "connection window above 2^31-1");
-            }
-
-            return;
-        }
-
-        if (!_streams.TryGetValue(frame.StreamId, out var s))
+        if (!Streams.TryGetValue(frame.StreamId, out var s))
         {
             if (frame.StreamId > _lastStreamId)
             {
@@ -626,34 +402,19 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
             }
             else
             {
-                Control();
+                CountControlFrame();
             }
 
             return;
         }
 
-        if (frame.StreamError is { } error)
-        {
-            StreamError(s, error.Code, error.Message);
-            return;
-        }
-
-        s.ClientSendWindow += frame.WindowIncrement;
-        if (s.ClientSendWindow > Http2Constants.MaxWindowSize)
-        {
-            StreamError(s, Http2ErrorCode.FlowControlError, "stream window above 2^31-1");
-            return;
-        }
-
-        if (s.WaitingOnClient)
-        {
-            DrainResponse(s);
-        }
+        OnStreamWindowUpdate(s, frame);
     }
 
-    private void OnRstStream(in Http2Frame frame)
+    /// <inheritdoc />
+    private protected override void OnRstStream(in Http2Frame frame)
     {
-        if (!_streams.TryGetValue(frame.StreamId, out var s))
+        if (!Streams.TryGetValue(frame.StreamId, out var s))
         {
             if (frame.StreamId > _lastStreamId)
             {
@@ -666,7 +427,7 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
         if (!s.ResponseEnded)
         {
             _prematureResets++;
-            if (_prematureResets >= _limits.MaxPrematureResets && _prematureResets * 2 >= _streamsOpened)
+            if (_prematureResets >= Limits.MaxPrematureResets && _prematureResets * 2 >= _streamsOpened)
             {
                 // Rapid reset (CVE-2023-44487): most streams are opened only to be cancelled.
                 ConnectionError(Http2ErrorCode.EnhanceYourCalm, "too many streams reset by the client (rapid reset)");
@@ -677,12 +438,13 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
         CloseClientSide(s, cancelUpstream: true);
     }
 
-    private void OnHeaders(in Http2Frame frame)
+    /// <inheritdoc />
+    private protected override void OnHeaders(in Http2Frame frame)
     {
         var id = frame.StreamId;
         _blockStreamError = frame.StreamError;
         _blockStarted = Environment.TickCount64;
-        if (_streams.TryGetValue(id, out var existing))
+        if (Streams.TryGetValue(id, out var existing))
         {
             // A second HEADERS on an open stream carries the request's trailers and must end it (RFC 9113 §8.1).
             _blockKind = existing.RequestEnded ? BlockKind.Discard : BlockKind.Trailers;
@@ -696,7 +458,7 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
                 _blockStreamError = new Http2FrameError(Http2ErrorCode.ProtocolError, false, "trailers without END_STREAM");
             }
 
-            _headers.Begin(id, frame.EndStream, _trailers);
+            Headers.Begin(id, frame.EndStream, _trailers);
         }
         else if ((id & 1) == 0 || id <= _lastStreamId)
         {
@@ -707,44 +469,29 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
         {
             _lastStreamId = id;
             _streamsOpened++;
-            var s = _route.RentStream();
+            var s = Route.RentStream();
             s.Client = this;
-            s.ClientStreamId = id;
+            s.ClientLeg.StreamId = id;
             s.Started = Stopwatch.GetTimestamp();
             _blockKind = BlockKind.Request;
             _blockStream = s;
-            _headers.Begin(id, frame.EndStream, s.RequestHeaders);
+            Headers.Begin(id, frame.EndStream, s.RequestHeaders);
         }
 
         FeedBlock(frame.Payload, frame.EndHeaders);
     }
 
-    private void OnContinuation(in Http2Frame frame)
+    /// <inheritdoc />
+    private protected override void FeedBlock(in ReadOnlySequence<byte> fragment, bool endHeaders)
     {
-        if (_headers.StreamId == 0 || frame.StreamId != _headers.StreamId)
-        {
-            ConnectionError(Http2ErrorCode.ProtocolError, "CONTINUATION without an open header block");
-            return;
-        }
-
-        if (frame.Length == 0 && !frame.EndHeaders)
-        {
-            Control();
-        }
-
-        FeedBlock(frame.Payload, frame.EndHeaders);
-    }
-
-    private void FeedBlock(in ReadOnlySequence<byte> fragment, bool endHeaders)
-    {
-        var endStream = _headers.EndStream;
-        var status = _headers.Feed(fragment, endHeaders);
+        var endStream = Headers.EndStream;
+        var status = Headers.Feed(fragment, endHeaders);
         if (status == ParseStatus.Rejected)
         {
-            ConnectionError(_headers.Error!.Contains("flood", StringComparison.Ordinal) ? Http2ErrorCode.EnhanceYourCalm : Http2ErrorCode.CompressionError, $"request header block: {_headers.Error}");
+            ConnectionError(Headers.Error!.Contains("flood", StringComparison.Ordinal) ? Http2ErrorCode.EnhanceYourCalm : Http2ErrorCode.CompressionError, $"request header block: {Headers.Error}");
             if (_blockKind == BlockKind.Request && _blockStream is { } abandoned)
             {
-                _route.ReturnStream(abandoned);
+                Route.ReturnStream(abandoned);
             }
 
             _blockStream = null;
@@ -788,19 +535,19 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
     private void OnRequestHead(Http2ProxyStream s, bool endStream)
     {
         var list = s.RequestHeaders;
-        if (_closing)
+        if (Closing)
         {
-            _route.ReturnStream(s);
+            Route.ReturnStream(s);
             return;
         }
 
-        if (_streams.Count >= _limits.MaxConcurrentStreams)
+        if (Streams.Count >= Limits.MaxConcurrentStreams)
         {
             // §5.1.2: past SETTINGS_MAX_CONCURRENT_STREAMS; refused streams count as resets for the rapid-reset defence.
-            Http2Writes.RstStream(_output, s.ClientStreamId, Http2ErrorCode.RefusedStream);
-            _route.ReturnStream(s);
+            Http2Writes.RstStream(_output, s.ClientLeg.StreamId, Http2ErrorCode.RefusedStream);
+            Route.ReturnStream(s);
             _prematureResets++;
-            if (_prematureResets >= _limits.MaxPrematureResets && _prematureResets * 2 >= _streamsOpened)
+            if (_prematureResets >= Limits.MaxPrematureResets && _prematureResets * 2 >= _streamsOpened)
             {
                 ConnectionError(Http2ErrorCode.EnhanceYourCalm, "too many streams over the concurrency limit");
             }
@@ -808,10 +555,9 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
             return;
         }
 
-        _streams.Add(s.ClientStreamId, s);
+        Streams.Add(s.ClientLeg.StreamId, s);
         _idleSince = 0;
-        s.ClientReceiveWindow = _limits.StreamWindow;
-        s.ClientSendWindow = _peerInitialWindow;
+        OpenLeg(s, s.ClientLeg.StreamId);
         s.RequestEnded = endStream;
         s.UpstreamClosed = true;
         s.Status = 0;
@@ -857,13 +603,13 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
         }
 
         var rawPath = list.Value(head.Path);
-        var raw = _route.PathChars(rawPath.Length);
+        var raw = Route.PathChars(rawPath.Length);
         for (var i = 0; i < rawPath.Length; i++)
         {
             raw[i] = (char)rawPath[i];
         }
 
-        var normalized = _route.NormalizedChars();
+        var normalized = Route.NormalizedChars();
         var error = rawPath.IndexOfAnyInRange((byte)0x80, (byte)0xFF) >= 0
             ? "non-ASCII byte in the request target"
             : PathNormalizer.Normalize(raw.AsSpan(0, rawPath.Length), normalized, out var length) ?? Store(s, normalized, length);
@@ -874,14 +620,14 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
         }
 
         var authority = head.Authority >= 0 ? list.Value(head.Authority) : head.Host >= 0 ? list.Value(head.Host) : default;
-        var host = _route.HostChars(authority.Length);
+        var host = Route.HostChars(authority.Length);
         for (var i = 0; i < authority.Length; i++)
         {
             host[i] = (char)authority[i];
         }
 
         var path = normalized.AsSpan(0, s.PathLength);
-        var view = new Http2HeaderView(list, _route.ValueChars);
+        var view = new Http2HeaderView(list, Route.ValueChars);
         _actions.Clear();
         var decision = RequestGate.Decide(policy, s.Method, path, host.AsSpan(0, authority.Length), ref view, _actions);
         s.Decision = decision;
@@ -913,7 +659,7 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
         }
 
         s.UpstreamClosed = false;
-        var upstream = _route.UpstreamFor(policy.Source.Identity);
+        var upstream = Route.UpstreamFor(policy.Source.Identity);
         upstream.Open(s);
     }
 
@@ -948,19 +694,15 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
         s.Upstream!.SendRequestTrailers(s, _trailers);
     }
 
-    private void OnData(in Http2Frame frame)
+    /// <inheritdoc />
+    private protected override void OnData(in Http2Frame frame)
     {
-        _connectionReceiveWindow -= frame.Length;
-        if (_connectionReceiveWindow < 0)
+        if (!ReceiveData(frame))
         {
-            ConnectionError(Http2ErrorCode.FlowControlError, "DATA beyond the connection window");
             return;
         }
 
-        // The connection window is credited as data arrives: the stream windows bound what is buffered per stream,
-        // and a session stops crediting once it holds MaxQueuedBytes for slow upstreams.
-        CreditConnection(frame.Length);
-        if (!_streams.TryGetValue(frame.StreamId, out var s))
+        if (!Streams.TryGetValue(frame.StreamId, out var s))
         {
             if (frame.StreamId > _lastStreamId)
             {
@@ -981,18 +723,15 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
             return;
         }
 
-        s.ClientReceiveWindow -= frame.Length;
-        if (s.ClientReceiveWindow < 0)
+        if (!ReceiveStreamData(s, frame, out var padding))
         {
-            StreamError(s, Http2ErrorCode.FlowControlError, "DATA beyond the stream window");
             return;
         }
 
         var data = frame.Payload;
-        var padding = frame.Length - (int)data.Length;
         if (data.IsEmpty && !frame.EndStream)
         {
-            Control();
+            CountControlFrame();
         }
 
         s.RequestBodyBytes += data.Length;
@@ -1038,17 +777,6 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
         }
 
         return true;
-    }
-
-    private void CreditConnection(int received)
-    {
-        _connectionReceiveCredit += received;
-        if (_connectionReceiveCredit >= _limits.ConnectionWindow / 2 && _queuedRequestBytes < _limits.MaxQueuedBytes)
-        {
-            Http2Writes.WindowUpdate(_output, 0, (int)_connectionReceiveCredit);
-            _connectionReceiveWindow += _connectionReceiveCredit;
-            _connectionReceiveCredit = 0;
-        }
     }
 
     private void ApplyHeaderActions(HeaderList list)
@@ -1126,7 +854,7 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
 
         s.UpstreamClosed = true;
         s.RequestQueue.Clear();
-        var block = _route.BlockBuffer(128 + message.Length * 3);
+        var block = Route.BlockBuffer(128 + message.Length * 3);
         int n;
         if (s.Head.IsGrpc)
         {
@@ -1139,7 +867,7 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
             s.GrpcStatus = grpcStatus;
             s.Status = 200;
             s.ResponseStarted = true;
-            Http2Writes.HeaderBlock(_output, s.ClientStreamId, block.AsSpan(0, n), true, _peerMaxFrameSize);
+            Http2Writes.HeaderBlock(_output, s.ClientLeg.StreamId, block.AsSpan(0, n), true, Peer.MaxFrameSize);
             OnResponseEnded(s);
             return;
         }
@@ -1152,7 +880,7 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
         n += HpackEncoder.EncodeWithStaticName(HpackStaticTable.ContentLength, length[..l], block.AsSpan(n));
         s.Status = status;
         s.ResponseStarted = true;
-        Http2Writes.HeaderBlock(_output, s.ClientStreamId, block.AsSpan(0, n), false, _peerMaxFrameSize);
+        Http2Writes.HeaderBlock(_output, s.ClientLeg.StreamId, block.AsSpan(0, n), false, Peer.MaxFrameSize);
         SendResponseData(s, new ReadOnlySequence<byte>(body), endStream: true);
     }
 
@@ -1167,75 +895,12 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
         _ => "Request Header Fields Too Large"u8,
     };
 
-    private void Wait(Http2ProxyStream s)
-    {
-        if (!s.WaitingOnClient)
-        {
-            s.WaitingOnClient = true;
-            _waiting.Add(s);
-        }
-    }
+    /// <inheritdoc />
+    private protected override void OnRelayed(Http2ProxyStream s, int count, bool fromQueue) =>
+        s.Upstream?.CreditResponse(s, count, dequeued: fromQueue && !s.Local);
 
-    private void StopWaiting(Http2ProxyStream s)
-    {
-        if (s.WaitingOnClient)
-        {
-            s.WaitingOnClient = false;
-            _waiting.Remove(s);
-        }
-    }
-
-    /// <summary>Sends what flow control and the output allow of a stream's queued response.</summary>
-    private void DrainResponse(Http2ProxyStream s)
-    {
-        var q = s.ResponseQueue;
-        while (q.Length > 0 && _output.CanWriteData)
-        {
-            var allowed = (int)Math.Min(Math.Min(s.ClientSendWindow, _connectionSendWindow), _peerMaxFrameSize);
-            if (allowed <= 0)
-            {
-                return;
-            }
-
-            var chunk = q.Peek(allowed);
-            var last = q.EndPending && chunk.Length == q.Length && q.Trailers.IsEmpty;
-            Http2Writes.Data(_output, s.ClientStreamId, chunk, last, _peerMaxFrameSize);
-            s.ClientSendWindow -= chunk.Length;
-            _connectionSendWindow -= chunk.Length;
-            var n = chunk.Length;
-            q.Consume(n);
-            s.Upstream?.CreditResponse(s, n, dequeued: !s.Local);
-            if (last)
-            {
-                q.Clear();
-                StopWaiting(s);
-                OnResponseEnded(s);
-                return;
-            }
-        }
-
-        if (q.Length == 0 && q.EndPending)
-        {
-            if (!q.Trailers.IsEmpty)
-            {
-                Http2Writes.HeaderBlock(_output, s.ClientStreamId, q.Trailers, true, _peerMaxFrameSize);
-            }
-            else
-            {
-                Http2Writes.Data(_output, s.ClientStreamId, default, true, _peerMaxFrameSize);
-            }
-
-            q.Clear();
-            StopWaiting(s);
-            OnResponseEnded(s);
-            return;
-        }
-
-        if (q.Length == 0)
-        {
-            StopWaiting(s);
-        }
-    }
+    /// <inheritdoc />
+    private protected override void OnSendEnded(Http2ProxyStream s) => OnResponseEnded(s);
 
     private void OnResponseEnded(Http2ProxyStream s)
     {
@@ -1270,7 +935,7 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
         {
             // The proxy's own answer while the client still sends: gRPC's early closure (protocol-facts §5).
             s.RequestEnded = true;
-            Http2Writes.RstStream(_output, s.ClientStreamId, Http2ErrorCode.NoError);
+            Http2Writes.RstStream(_output, s.ClientLeg.StreamId, Http2ErrorCode.NoError);
         }
 
         MaybeCloseClientSide(s);
@@ -1289,14 +954,14 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
     {
         if (!s.ClientClosed)
         {
-            Http2Writes.RstStream(_output, s.ClientStreamId, code);
+            Http2Writes.RstStream(_output, s.ClientLeg.StreamId, code);
         }
 
         CloseClientSide(s, cancelUpstream: true);
     }
 
     /// <summary>A stream error (RFC 9113 §5.4.2): RST_STREAM to the client, the upstream side cancelled.</summary>
-    private void StreamError(Http2ProxyStream s, Http2ErrorCode code, string? detail)
+    private protected override void StreamError(Http2ProxyStream s, Http2ErrorCode code, string? detail)
     {
         if (detail is not null)
         {
@@ -1315,12 +980,12 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
 
         s.ClientClosed = true;
         s.RequestEnded = true;
-        _streams.Remove(s.ClientStreamId);
+        Streams.Remove(s.ClientLeg.StreamId);
         StopWaiting(s);
 
         if (s.ResponseQueue.Length > 0 && !s.Local)
         {
-            s.Upstream?.ResponseDropped(s.ResponseQueue.Length);
+            s.Upstream?.ReceivedBytesReleased(s.ResponseQueue.Length);
         }
 
         s.ResponseQueue.Clear();
@@ -1330,7 +995,7 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
             s.UpstreamClosed = true;
         }
 
-        if (_streams.Count == 0)
+        if (Streams.Count == 0)
         {
             _idleSince = Environment.TickCount64;
         }
@@ -1343,11 +1008,12 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
     {
         if (s.ClientClosed && s.UpstreamClosed && s.Client == this)
         {
-            _route.ReturnStream(s);
+            Route.ReturnStream(s);
         }
     }
 
-    private void Control()
+    /// <inheritdoc />
+    private protected override void CountControlFrame()
     {
         var now = Environment.TickCount64;
         if (now - _controlWindowStart > 1000)
@@ -1356,13 +1022,14 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
             _controlFrames = 0;
         }
 
-        if (++_controlFrames > _limits.MaxControlFramesPerSecond)
+        if (++_controlFrames > Limits.MaxControlFramesPerSecond)
         {
             ConnectionError(Http2ErrorCode.EnhanceYourCalm, "too many frames without payload (flood)");
         }
     }
 
-    private void CheckOutput()
+    /// <inheritdoc />
+    private protected override void CheckOutput()
     {
         if (_output.IsOverflowing)
         {
@@ -1370,9 +1037,10 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
         }
     }
 
-    private void ConnectionError(Http2ErrorCode code, string message)
+    /// <inheritdoc />
+    private protected override void ConnectionError(Http2ErrorCode code, string message)
     {
-        if (_closing)
+        if (Closing)
         {
             return;
         }
@@ -1383,13 +1051,13 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
 
     private void GoAwayAndClose(Http2ErrorCode code)
     {
-        if (_closing)
+        if (Closing)
         {
             return;
         }
 
         Http2Writes.GoAway(_output, _lastStreamId, code);
-        _closing = true;
+        Closing = true;
         _context.Transport.Input.CancelPendingRead();
     }
 
@@ -1401,24 +1069,13 @@ internal sealed class Http2ClientSession : IFrameOutputOwner, IWatchedUpstream
         }
 
         _tornDown = true;
-        _closing = true;
-        foreach (var s in _streams.Values.ToArray())
+        Closing = true;
+        foreach (var s in Streams.Values.ToArray())
         {
             CloseClientSide(s, cancelUpstream: true);
         }
 
-        _waiting.Clear();
-        _route.RemoveClient();
-    }
-
-    private static int EncodedSize(HeaderList list)
-    {
-        var size = 16;
-        for (var i = 0; i < list.Count; i++)
-        {
-            size += HpackEncoder.MaxEncodedLength(list.Name(i).Length, list.Value(i).Length);
-        }
-
-        return size;
+        Waiting.Clear();
+        Route.RemoveClient();
     }
 }

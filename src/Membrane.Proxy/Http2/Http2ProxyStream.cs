@@ -13,6 +13,8 @@ internal sealed class Http2ProxyStream
     public Http2ProxyStream(Http2Limits limits)
     {
         RequestHeaders = new HeaderList(limits.MaxRequestHeaderListSize, limits.MaxRequestHeaderFields);
+        ClientLeg = new Http2StreamLeg(new DataQueue());
+        UpstreamLeg = new Http2StreamLeg(new DataQueue());
     }
 
     /// <summary>Incremented each time the object is reused.</summary>
@@ -21,14 +23,17 @@ internal sealed class Http2ProxyStream
     /// <summary>The client connection.</summary>
     public Http2ClientSession Client { get; set; } = null!;
 
-    /// <summary>The client's stream id.</summary>
-    public int ClientStreamId { get; set; }
+    /// <summary>The stream on the client's connection: its id, windows and the response data waiting for the client.</summary>
+    public Http2StreamLeg ClientLeg;
 
     /// <summary>The upstream connection, once chosen.</summary>
     public Http2UpstreamSession? Upstream { get; set; }
 
-    /// <summary>The upstream stream id, 0 until the request HEADERS were sent.</summary>
-    public int UpstreamStreamId { get; set; }
+    /// <summary>
+    /// The stream on the upstream connection: its id (0 until the request HEADERS were sent), windows and the request
+    /// data waiting for the upstream.
+    /// </summary>
+    public Http2StreamLeg UpstreamLeg;
 
     /// <summary>The request's fields as decoded (then edited by header actions).</summary>
     public HeaderList RequestHeaders { get; }
@@ -69,35 +74,11 @@ internal sealed class Http2ProxyStream
     /// <summary>The proxy answered this request itself (denied, malformed, upstream unavailable).</summary>
     public bool Local { get; set; }
 
-    /// <summary>In the client session's list of streams waiting to send response data.</summary>
-    public bool WaitingOnClient { get; set; }
-
-    /// <summary>In the upstream session's list of streams waiting to send request data.</summary>
-    public bool WaitingOnUpstream { get; set; }
-
-    /// <summary>Request DATA the client may still send (our stream window).</summary>
-    public int ClientReceiveWindow { get; set; }
-
-    /// <summary>Request bytes relayed (or dropped) that were not yet credited back to the client.</summary>
-    public int ClientReceiveCredit { get; set; }
-
-    /// <summary>Response DATA the client accepts (its stream window).</summary>
-    public long ClientSendWindow { get; set; }
-
-    /// <summary>Request DATA the upstream accepts (its stream window).</summary>
-    public long UpstreamSendWindow { get; set; }
-
-    /// <summary>Response DATA the upstream may still send (our stream window).</summary>
-    public int UpstreamReceiveWindow { get; set; }
-
-    /// <summary>Response bytes relayed that were not yet credited back to the upstream.</summary>
-    public int UpstreamReceiveCredit { get; set; }
-
     /// <summary>Request data waiting for the upstream.</summary>
-    public DataQueue RequestQueue { get; } = new();
+    public DataQueue RequestQueue => UpstreamLeg.Outbound;
 
     /// <summary>Response data waiting for the client.</summary>
-    public DataQueue ResponseQueue { get; } = new();
+    public DataQueue ResponseQueue => ClientLeg.Outbound;
 
     /// <summary>Request body bytes received (checked against content-length).</summary>
     public long RequestBodyBytes { get; set; }
@@ -132,6 +113,9 @@ internal sealed class Http2ProxyStream
     /// <summary>False when the request's error event already tells the story (no response event).</summary>
     public bool PublishResponse { get; set; } = true;
 
+    /// <summary>The stream's leg on the given side's connection.</summary>
+    public ref Http2StreamLeg Leg(Http2Side side) => ref side == Http2Side.Upstream ? ref UpstreamLeg : ref ClientLeg;
+
     /// <summary>Stores the checked path (ASCII) as bytes.</summary>
     public void SetPath(ReadOnlySpan<char> path)
     {
@@ -154,16 +138,13 @@ internal sealed class Http2ProxyStream
         Generation++;
         Client = null!;
         Upstream = null;
-        ClientStreamId = UpstreamStreamId = 0;
         RequestHeaders.Clear();
         Head = default;
         PathLength = 0;
         RequestEnded = RequestEndSent = ResponseStarted = ResponseEnded = UpstreamEnded = ResponseHeadersReceived = false;
-        ClientClosed = UpstreamClosed = Local = WaitingOnClient = WaitingOnUpstream = false;
-        ClientReceiveWindow = ClientReceiveCredit = UpstreamReceiveWindow = UpstreamReceiveCredit = 0;
-        ClientSendWindow = UpstreamSendWindow = 0;
-        RequestQueue.Clear();
-        ResponseQueue.Clear();
+        ClientClosed = UpstreamClosed = Local = false;
+        ClientLeg.Reset();
+        UpstreamLeg.Reset();
         RequestBodyBytes = 0;
         Policy = null!;
         Method = Url = "";

@@ -14,56 +14,40 @@ namespace Membrane.Proxy.Http2;
 /// SETTINGS_MAX_CONCURRENT_STREAMS is reached (<see cref="Http2Route.UpstreamFor"/>). All state is changed under the
 /// route's gate.
 /// </summary>
-internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
+internal sealed class Http2UpstreamSession : Http2Connection, IWatchedUpstream
 {
     private const int ReceiveBufferSize = 64 * 1024;
 
-    private readonly Http2Route _route;
-    private readonly Http2Limits _limits;
-    private readonly Dictionary<int, Http2ProxyStream> _streams = [];
     private readonly List<Http2ProxyStream> _pendingOpen = [];
-    private readonly List<Http2ProxyStream> _waiting = [];
-    private readonly HeaderBlockReader _headers;
     private readonly HeaderList _responseHeaders;
     private Socket? _socket;
     private SocketFrameOutput? _output;
     private Http2ProxyStream? _blockStream;
     private bool _ready;
-    private bool _settingsReceived;
     private bool _draining;
-    private bool _closed;
     private int _nextStreamId = 1;
-    private int _peerMaxConcurrentStreams = 100;
-    private int _peerMaxFrameSize = Http2Constants.DefaultMaxFrameSize;
-    private long _peerInitialWindow = Http2Constants.DefaultInitialWindowSize;
-    private long _connectionSendWindow = Http2Constants.DefaultInitialWindowSize;
-    private long _connectionReceiveWindow;
-    private long _connectionReceiveCredit;
-    private long _queuedResponseBytes;
     private long _idleSince;
 
     public Http2UpstreamSession(Http2Route route, uint identity)
-    {
-        _route = route;
-        _limits = route.Limits;
-        Identity = identity;
         // A response string longer than the response head limit could never be accepted: it is a decoding error.
-        _headers = new HeaderBlockReader(new HpackDecoder(4096, _limits.MaxResponseHeaderListSize), _limits.MaxHeaderBlockBytes);
-        _responseHeaders = new HeaderList(_limits.MaxResponseHeaderListSize, 1000);
+        : base(route, Http2Side.Upstream, new HeaderBlockReader(new HpackDecoder(4096, route.Limits.MaxResponseHeaderListSize), route.Limits.MaxHeaderBlockBytes))
+    {
+        Identity = identity;
+        _responseHeaders = new HeaderList(Limits.MaxResponseHeaderListSize, 1000);
     }
 
     /// <summary>The source identity its socket is marked with.</summary>
     public uint Identity { get; }
 
     /// <summary>True while new streams may be opened on it (not draining after GOAWAY, not closed).</summary>
-    public bool AcceptsStreams => !_draining && !_closed;
+    public bool AcceptsStreams => !_draining && !Closing;
 
     /// <summary>True when a new stream fits under the upstream's concurrency limit (assumed 100, RFC 9113 §6.5.2's
     /// recommended minimum, until its SETTINGS arrive).</summary>
-    public bool HasFreeSlot => _streams.Count + _pendingOpen.Count < _peerMaxConcurrentStreams;
+    public bool HasFreeSlot => Streams.Count + _pendingOpen.Count < Peer.MaxConcurrentStreams;
 
     /// <summary>Open and waiting streams.</summary>
-    public int Load => _streams.Count + _pendingOpen.Count;
+    public int Load => Streams.Count + _pendingOpen.Count;
 
     /// <inheritdoc />
     public long DeadlineTicks
@@ -73,13 +57,13 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
             var deadline = long.MaxValue;
             if (_idleSince != 0)
             {
-                deadline = _idleSince + (long)_limits.UpstreamIdleConnectionTimeout.TotalMilliseconds;
+                deadline = _idleSince + (long)Limits.UpstreamIdleConnectionTimeout.TotalMilliseconds;
             }
 
             var sending = _output?.SendingSince ?? 0;
             if (sending != 0)
             {
-                deadline = Math.Min(deadline, sending + (long)_limits.SendStallTimeout.TotalMilliseconds);
+                deadline = Math.Min(deadline, sending + (long)Limits.SendStallTimeout.TotalMilliseconds);
             }
 
             return deadline == long.MaxValue ? 0 : deadline;
@@ -92,14 +76,14 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
     /// <inheritdoc />
     public void OnDeadline()
     {
-        lock (_route.Gate)
+        lock (Route.Gate)
         {
             var now = Environment.TickCount64;
-            if (_output?.SendingSince is > 0 and var since && now > since + (long)_limits.SendStallTimeout.TotalMilliseconds)
+            if (_output?.SendingSince is > 0 and var since && now > since + (long)Limits.SendStallTimeout.TotalMilliseconds)
             {
                 Close("the upstream stopped reading (send stalled)", connectFailure: false);
             }
-            else if (_idleSince != 0 && _streams.Count == 0 && _pendingOpen.Count == 0 && now > _idleSince + (long)_limits.UpstreamIdleConnectionTimeout.TotalMilliseconds)
+            else if (_idleSince != 0 && Streams.Count == 0 && _pendingOpen.Count == 0 && now > _idleSince + (long)Limits.UpstreamIdleConnectionTimeout.TotalMilliseconds)
             {
                 if (_output is not null)
                 {
@@ -110,7 +94,7 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
                 Close("idle", connectFailure: false);
             }
 
-            _route.FlushTouched();
+            Route.FlushTouched();
         }
     }
 
@@ -119,7 +103,7 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
     {
         s.Upstream = this;
         _idleSince = 0;
-        if (!_ready || _streams.Count >= _peerMaxConcurrentStreams)
+        if (!_ready || Streams.Count >= Peer.MaxConcurrentStreams)
         {
             _pendingOpen.Add(s);
             return;
@@ -138,40 +122,18 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
             return;
         }
 
-        var opened = s.UpstreamStreamId != 0;
-        var written = 0L;
-        if (opened && !s.RequestQueue.HasWork && _output!.CanWriteData)
+        var opened = s.UpstreamLeg.StreamId != 0;
+        var queued = SendOrQueue(s, data, endStream, canSend: opened);
+        if (queued < 0)
         {
-            written = Math.Max(0, Math.Min(data.Length, Math.Min(s.UpstreamSendWindow, _connectionSendWindow)));
-            var ends = endStream && written == data.Length;
-            if (written > 0 || ends)
-            {
-                Http2Writes.Data(_output, s.UpstreamStreamId, data, written, ends, _peerMaxFrameSize);
-                s.UpstreamSendWindow -= written;
-                _connectionSendWindow -= written;
-                client.CreditRequest(s, (int)written, dequeued: false);
-                if (ends)
-                {
-                    s.RequestEndSent = true;
-                    CheckDone(s);
-                    return;
-                }
-            }
-
-            if (written == data.Length && !endStream)
-            {
-                return;
-            }
+            return;
         }
 
-        var rest = data.Slice(written);
-        if (rest.Length > 0)
+        if (queued > 0)
         {
-            s.RequestQueue.Append(rest);
-            client.RequestQueued((int)rest.Length);
+            client.ReceivedBytesQueued(queued);
         }
 
-        s.RequestQueue.EndPending |= endStream;
         if (opened)
         {
             Wait(s);
@@ -186,60 +148,14 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
             return;
         }
 
-        var block = _route.BlockBuffer(EncodedSize(trailers));
-        var n = 0;
-        for (var i = 0; i < trailers.Count; i++)
-        {
-            n += HpackEncoder.Encode(trailers.Name(i), trailers.Value(i), trailers.IsNeverIndexed(i), block.AsSpan(n));
-        }
-
-        if (s.UpstreamStreamId == 0 || s.RequestQueue.HasWork)
-        {
-            s.RequestQueue.SetTrailers(block.AsSpan(0, n));
-            if (s.UpstreamStreamId != 0)
-            {
-                Wait(s);
-            }
-
-            return;
-        }
-
-        Http2Writes.HeaderBlock(_output!, s.UpstreamStreamId, block.AsSpan(0, n), true, _peerMaxFrameSize);
-        s.RequestEndSent = true;
-        CheckDone(s);
+        var block = Route.BlockBuffer(EncodedSize(trailers));
+        var n = EncodeFields(trailers, block, forwardedOnly: false);
+        SendOrQueueTrailers(s, block.AsSpan(0, n), canSend: s.UpstreamLeg.StreamId != 0);
     }
 
     /// <summary>Response bytes left the proxy towards the client: credit the upstream's stream window.</summary>
-    public void CreditResponse(Http2ProxyStream s, int count, bool dequeued = false)
-    {
-        if (dequeued)
-        {
-            ResponseDropped(count);
-        }
-
-        if (s.UpstreamClosed || s.UpstreamEnded || count == 0 || _output is null)
-        {
-            return;
-        }
-
-        s.UpstreamReceiveCredit += count;
-        if (s.UpstreamReceiveCredit >= _limits.StreamWindow / 2)
-        {
-            Http2Writes.WindowUpdate(_output, s.UpstreamStreamId, s.UpstreamReceiveCredit);
-            s.UpstreamReceiveWindow += s.UpstreamReceiveCredit;
-            s.UpstreamReceiveCredit = 0;
-        }
-    }
-
-    /// <summary>Response bytes the client side queued (they hold back the connection window past a limit).</summary>
-    public void ResponseQueued(long count) => _queuedResponseBytes += count;
-
-    /// <summary>Queued response bytes left the queue (sent or dropped).</summary>
-    public void ResponseDropped(long count)
-    {
-        _queuedResponseBytes -= count;
-        CreditConnection(0);
-    }
+    public void CreditResponse(Http2ProxyStream s, int count, bool dequeued = false) =>
+        CreditReceived(s, count, dequeued, over: s.UpstreamClosed || s.UpstreamEnded);
 
     /// <summary>The client side gave up the stream: reset it upstream and forget it (no notification back).</summary>
     public void Cancel(Http2ProxyStream s)
@@ -249,9 +165,9 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
             return;
         }
 
-        if (s.UpstreamStreamId != 0 && !(s.UpstreamEnded && s.RequestEndSent) && _output is not null && !_closed)
+        if (s.UpstreamLeg.StreamId != 0 && !(s.UpstreamEnded && s.RequestEndSent) && _output is not null && !Closing)
         {
-            Http2Writes.RstStream(_output, s.UpstreamStreamId, Http2ErrorCode.Cancel);
+            Http2Writes.RstStream(_output, s.UpstreamLeg.StreamId, Http2ErrorCode.Cancel);
         }
 
         CloseStream(s);
@@ -261,76 +177,56 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
     public void Abort(string reason) => Close(reason, connectFailure: false);
 
     /// <inheritdoc />
-    public void OnOutputWritable()
-    {
-        if (_waiting.Count == 0)
-        {
-            return;
-        }
-
-        for (var i = 0; i < _waiting.Count && _output!.CanWriteData && _connectionSendWindow > 0;)
-        {
-            var s = _waiting[i];
-            DrainRequest(s);
-            if (i < _waiting.Count && ReferenceEquals(_waiting[i], s))
-            {
-                i++;
-            }
-        }
-    }
-
-    /// <inheritdoc />
-    public void OnOutputFailed(Exception? error) => Close(error is null ? "upstream connection closed" : $"writing to the upstream failed: {error.Message}", connectFailure: false);
+    public override void OnOutputFailed(Exception? error) => Close(error is null ? "upstream connection closed" : $"writing to the upstream failed: {error.Message}", connectFailure: false);
 
     private async Task RunAsync()
     {
         Socket socket;
         try
         {
-            socket = await UpstreamConnector.ConnectAsync(_route.Listener, _route.Representative, Identity, CancellationToken.None).ConfigureAwait(false);
+            socket = await UpstreamConnector.ConnectAsync(Route.Listener, Route.Representative, Identity, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception e) when (e is UpstreamConnectException or OperationCanceledException or SocketException)
         {
-            lock (_route.Gate)
+            lock (Route.Gate)
             {
                 Close(e.Message, connectFailure: true);
-                _route.FlushTouched();
+                Route.FlushTouched();
             }
 
             return;
         }
 
-        lock (_route.Gate)
+        lock (Route.Gate)
         {
-            if (_closed)
+            if (Closing)
             {
                 socket.Dispose();
                 return;
             }
 
             _socket = socket;
-            _output = new SocketFrameOutput(_route, this, socket, _limits.MaxOutputBytes);
+            _output = new SocketFrameOutput(Route, this, socket, Limits.MaxOutputBytes);
+            Output = _output;
             _output.Write(Http2Constants.ClientPreface);
             Span<(Http2Setting, uint)> settings =
             [
                 (Http2Setting.EnablePush, 0),
-                (Http2Setting.InitialWindowSize, (uint)_limits.StreamWindow),
-                (Http2Setting.MaxHeaderListSize, (uint)_limits.MaxResponseHeaderListSize),
+                (Http2Setting.InitialWindowSize, (uint)Limits.StreamWindow),
+                (Http2Setting.MaxHeaderListSize, (uint)Limits.MaxResponseHeaderListSize),
             ];
-            _output.Advance(Http2FrameWriter.Settings(_output.GetSpan(Http2Constants.FrameHeaderLength + 6 * settings.Length), false, settings));
-            Http2Writes.WindowUpdate(_output, 0, _limits.ConnectionWindow - Http2Constants.DefaultInitialWindowSize);
-            _connectionReceiveWindow = _limits.ConnectionWindow;
-            _route.FlushTouched();
+            WriteOpening(settings);
+            Route.FlushTouched();
         }
 
-        _route.Listener.Server.Watchdog.Add(this);
+        Route.Listener.Server.Watchdog.Add(this);
         try
         {
             await ReadLoopAsync(socket).ConfigureAwait(false);
         }
         finally
         {
-            _route.Listener.Server.Watchdog.Remove(this);
+            Route.Listener.Server.Watchdog.Remove(this);
         }
     }
 
@@ -352,15 +248,15 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
                 }
 
                 end += n;
-                lock (_route.Gate)
+                lock (Route.Gate)
                 {
-                    if (!_closed)
+                    if (!Closing)
                     {
                         start += Process(new ReadOnlySequence<byte>(buffer, start, end - start));
                     }
 
-                    _route.FlushTouched();
-                    if (_closed)
+                    Route.FlushTouched();
+                    if (Closing)
                     {
                         return;
                     }
@@ -383,153 +279,56 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
             failure = $"upstream connection failed: {e.Message}";
         }
 
-        lock (_route.Gate)
+        lock (Route.Gate)
         {
             Close(failure ?? "upstream connection closed", connectFailure: false);
-            _route.FlushTouched();
+            Route.FlushTouched();
         }
     }
 
     private int Process(ReadOnlySequence<byte> buffer)
     {
         var total = buffer.Length;
-        while (!_closed)
-        {
-            var status = Http2FrameReader.TryRead(buffer, Http2Constants.DefaultMaxFrameSize, out var frame, out var end, out var error);
-            if (status == ParseStatus.NeedMoreData)
-            {
-                break;
-            }
-
-            if (status == ParseStatus.Rejected)
-            {
-                ConnectionError(error.Code, error.Message);
-                break;
-            }
-
-            buffer = buffer.Slice(end);
-            OnFrame(frame);
-        }
-
+        ProcessFrames(ref buffer);
         return (int)(total - buffer.Length);
     }
 
-    private void OnFrame(in Http2Frame frame)
+    /// <inheritdoc />
+    private protected override void OnHeaders(in Http2Frame frame)
     {
-        if (_headers.StreamId != 0 && frame.Type != Http2FrameType.Continuation)
+        if ((frame.StreamId & 1) == 0 || frame.StreamId >= _nextStreamId)
         {
-            ConnectionError(Http2ErrorCode.ProtocolError, "frame inside a header block");
+            ConnectionError(Http2ErrorCode.ProtocolError, "HEADERS on a stream the proxy did not open");
             return;
         }
 
-        if (!_settingsReceived && frame.Type != Http2FrameType.Settings)
+        _blockStream = Streams.GetValueOrDefault(frame.StreamId);
+        Headers.Begin(frame.StreamId, frame.EndStream, _responseHeaders);
+        FeedBlock(frame.Payload, frame.EndHeaders);
+    }
+
+    /// <inheritdoc />
+    private protected override void OnRstStream(in Http2Frame frame)
+    {
+        if (!Streams.TryGetValue(frame.StreamId, out var reset))
         {
-            ConnectionError(Http2ErrorCode.ProtocolError, "the upstream's first frame is not SETTINGS");
             return;
         }
 
-        switch (frame.Type)
+        CloseStream(reset);
+        if (reset.UpstreamEnded)
         {
-            case Http2FrameType.Data:
-                OnData(frame);
-                break;
-            case Http2FrameType.Headers:
-                if ((frame.StreamId & 1) == 0 || frame.StreamId >= _nextStreamId)
-                {
-                    ConnectionError(Http2ErrorCode.ProtocolError, "HEADERS on a stream the proxy did not open");
-                    return;
-                }
-
-                _blockStream = _streams.GetValueOrDefault(frame.StreamId);
-                _headers.Begin(frame.StreamId, frame.EndStream, _responseHeaders);
-                FeedBlock(frame.Payload, frame.EndHeaders);
-                break;
-            case Http2FrameType.Continuation:
-                if (_headers.StreamId == 0 || frame.StreamId != _headers.StreamId)
-                {
-                    ConnectionError(Http2ErrorCode.ProtocolError, "CONTINUATION without an open header block");
-                    return;
-                }
-
-                FeedBlock(frame.Payload, frame.EndHeaders);
-                break;
-            case Http2FrameType.RstStream:
-                if (_streams.TryGetValue(frame.StreamId, out var reset))
-                {
-                    CloseStream(reset);
-                    if (reset.UpstreamEnded)
-                    {
-                        reset.Client.UpstreamClosedAfterResponse(reset);
-                    }
-                    else
-                    {
-                        reset.Client.UpstreamFailed(reset, frame.ErrorCode, $"upstream reset the stream ({frame.ErrorCode})", connectFailure: false);
-                    }
-                }
-
-                break;
-            case Http2FrameType.Settings:
-                OnSettings(frame);
-                break;
-            case Http2FrameType.PushPromise:
-                ConnectionError(Http2ErrorCode.ProtocolError, "PUSH_PROMISE although push is disabled");
-                break;
-            case Http2FrameType.Ping:
-                if (!frame.IsAck)
-                {
-                    Http2Writes.PingAck(_output!, frame.PingData);
-                }
-
-                break;
-            case Http2FrameType.GoAway:
-                OnGoAway(frame);
-                break;
-            case Http2FrameType.WindowUpdate:
-                OnWindowUpdate(frame);
-                break;
+            reset.Client.UpstreamClosedAfterResponse(reset);
+        }
+        else
+        {
+            reset.Client.UpstreamFailed(reset, frame.ErrorCode, $"upstream reset the stream ({frame.ErrorCode})", connectFailure: false);
         }
     }
 
-    private void OnSettings(in Http2Frame frame)
+    /// <inheritdoc />
+    private protected override void OnPeerSettings()
     {
-        if (frame.IsAck)
-        {
-            return;
-        }
-
-        for (var i = 0; i < frame.Length / 6; i++)
-        {
-            var (id, value) = Http2FrameReader.ReadSetting(frame.Payload, i);
-            switch (id)
-            {
-                case Http2Setting.MaxConcurrentStreams:
-                    _peerMaxConcurrentStreams = (int)Math.Min(value, int.MaxValue);
-                    break;
-                case Http2Setting.InitialWindowSize:
-                {
-                    var delta = value - _peerInitialWindow;
-                    _peerInitialWindow = value;
-                    foreach (var s in _streams.Values)
-                    {
-                        s.UpstreamSendWindow += delta;
-                        if (s.UpstreamSendWindow > Http2Constants.MaxWindowSize)
-                        {
-                            ConnectionError(Http2ErrorCode.FlowControlError, "SETTINGS_INITIAL_WINDOW_SIZE overflows a stream window");
-                            return;
-                        }
-                    }
-
-                    break;
-                }
-
-                case Http2Setting.MaxFrameSize:
-                    _peerMaxFrameSize = (int)value;
-                    break;
-            }
-        }
-
-        _settingsReceived = true;
-        Http2Writes.SettingsAck(_output!);
         if (!_ready)
         {
             // Streams wait for the upstream's first SETTINGS: its concurrency limit and windows apply from the start.
@@ -549,49 +348,26 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
         OnOutputWritable();
     }
 
-    private void OnWindowUpdate(in Http2Frame frame)
+    /// <inheritdoc />
+    private protected override void OnWindowUpdate(in Http2Frame frame)
     {
-        if (frame.StreamId == 0)
-        {
-            _connectionSendWindow += frame.WindowIncrement;
-            if (_connectionSendWindow > Http2Constants.MaxWindowSize)
-            {
-                ConnectionError(Http2ErrorCode.FlowControlError, "connection window above 2^31-1");
-                return;
-            }
-
-            OnOutputWritable();
-            return;
-        }
-
-        if (!_streams.TryGetValue(frame.StreamId, out var s))
+        if (!Streams.TryGetValue(frame.StreamId, out var s))
         {
             return;
         }
 
-        if (frame.StreamError is not null || s.UpstreamSendWindow + frame.WindowIncrement > Http2Constants.MaxWindowSize)
-        {
-            Http2Writes.RstStream(_output!, s.UpstreamStreamId, frame.StreamError?.Code ?? Http2ErrorCode.FlowControlError);
-            CloseStream(s);
-            s.Client.UpstreamFailed(s, Http2ErrorCode.InternalError, "invalid WINDOW_UPDATE from the upstream", connectFailure: false);
-            return;
-        }
-
-        s.UpstreamSendWindow += frame.WindowIncrement;
-        if (s.WaitingOnUpstream)
-        {
-            DrainRequest(s);
-        }
+        OnStreamWindowUpdate(s, frame);
     }
 
-    private void OnGoAway(in Http2Frame frame)
+    /// <inheritdoc />
+    private protected override void OnGoAway(in Http2Frame frame)
     {
         // RFC 9113 §6.8: streams above the last one were not processed and may be retried; the rest finish.
         _draining = true;
         var last = frame.LastStreamId;
-        foreach (var s in _streams.Values.ToArray())
+        foreach (var s in Streams.Values.ToArray())
         {
-            if (s.UpstreamStreamId > last)
+            if (s.UpstreamLeg.StreamId > last)
             {
                 CloseStream(s);
                 s.Client.UpstreamFailed(s, Http2ErrorCode.RefusedStream, "upstream going away", connectFailure: false);
@@ -599,46 +375,37 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
         }
 
         MovePending();
-        if (_streams.Count == 0)
+        if (Streams.Count == 0)
         {
             Close("upstream sent GOAWAY", connectFailure: false);
         }
     }
 
-    private void OnData(in Http2Frame frame)
+    /// <inheritdoc />
+    private protected override void OnData(in Http2Frame frame)
     {
-        _connectionReceiveWindow -= frame.Length;
-        if (_connectionReceiveWindow < 0)
+        if (!ReceiveData(frame))
         {
-            ConnectionError(Http2ErrorCode.FlowControlError, "DATA beyond the connection window");
             return;
         }
 
-        CreditConnection(frame.Length);
-        if (!_streams.TryGetValue(frame.StreamId, out var s))
+        if (!Streams.TryGetValue(frame.StreamId, out var s))
         {
             return;
         }
 
         if (!s.ResponseHeadersReceived || s.UpstreamEnded)
         {
-            Http2Writes.RstStream(_output!, s.UpstreamStreamId, Http2ErrorCode.ProtocolError);
-            CloseStream(s);
-            s.Client.UpstreamFailed(s, Http2ErrorCode.InternalError, "DATA outside a response body from the upstream", connectFailure: false);
+            StreamError(s, Http2ErrorCode.ProtocolError, "DATA outside a response body from the upstream");
             return;
         }
 
-        s.UpstreamReceiveWindow -= frame.Length;
-        if (s.UpstreamReceiveWindow < 0)
+        if (!ReceiveStreamData(s, frame, out var padding))
         {
-            Http2Writes.RstStream(_output!, s.UpstreamStreamId, Http2ErrorCode.FlowControlError);
-            CloseStream(s);
-            s.Client.UpstreamFailed(s, Http2ErrorCode.InternalError, "upstream DATA beyond the stream window", connectFailure: false);
             return;
         }
 
         var data = frame.Payload;
-        var padding = frame.Length - (int)data.Length;
         if (padding > 0)
         {
             CreditResponse(s, padding);
@@ -652,7 +419,7 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
         var queued = s.Client.SendResponseData(s, data, frame.EndStream);
         if (queued > 0)
         {
-            ResponseQueued(queued);
+            ReceivedBytesQueued(queued);
         }
 
         if (frame.EndStream)
@@ -661,13 +428,14 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
         }
     }
 
-    private void FeedBlock(in ReadOnlySequence<byte> fragment, bool endHeaders)
+    /// <inheritdoc />
+    private protected override void FeedBlock(in ReadOnlySequence<byte> fragment, bool endHeaders)
     {
-        var endStream = _headers.EndStream;
-        var status = _headers.Feed(fragment, endHeaders);
+        var endStream = Headers.EndStream;
+        var status = Headers.Feed(fragment, endHeaders);
         if (status == ParseStatus.Rejected)
         {
-            ConnectionError(Http2ErrorCode.CompressionError, $"response header block: {_headers.Error}");
+            ConnectionError(Http2ErrorCode.CompressionError, $"response header block: {Headers.Error}");
             return;
         }
 
@@ -686,7 +454,7 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
         var list = _responseHeaders;
         if (list.OverLimit)
         {
-            FailStream(s, "upstream response head too large");
+            StreamError(s, Http2ErrorCode.ProtocolError, "upstream response head too large");
             return;
         }
 
@@ -695,7 +463,7 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
             var status3 = Http2Messages.ValidateResponse(list, out var error);
             if (status3 < 0 || status3 == 101)
             {
-                FailStream(s, $"invalid upstream response: {error ?? "101 over HTTP/2"}");
+                StreamError(s, Http2ErrorCode.ProtocolError, $"invalid upstream response: {error ?? "101 over HTTP/2"}");
                 return;
             }
 
@@ -722,7 +490,7 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
         {
             if (!endStream || Http2Messages.ValidateTrailers(list) is not null)
             {
-                FailStream(s, "invalid trailers from the upstream");
+                StreamError(s, Http2ErrorCode.ProtocolError, "invalid trailers from the upstream");
                 return;
             }
 
@@ -742,11 +510,12 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
         }
     }
 
-    private void FailStream(Http2ProxyStream s, string detail)
+    /// <summary>A stream error from the upstream (RFC 9113 §5.4.2): RST_STREAM to it, the client side told.</summary>
+    private protected override void StreamError(Http2ProxyStream s, Http2ErrorCode code, string? detail)
     {
-        Http2Writes.RstStream(_output!, s.UpstreamStreamId, Http2ErrorCode.ProtocolError);
+        Http2Writes.RstStream(_output!, s.UpstreamLeg.StreamId, code);
         CloseStream(s);
-        s.Client.UpstreamFailed(s, Http2ErrorCode.InternalError, detail, connectFailure: false);
+        s.Client.UpstreamFailed(s, Http2ErrorCode.InternalError, detail ?? code.ToString(), connectFailure: false);
     }
 
     private void SendHeaders(Http2ProxyStream s)
@@ -759,13 +528,11 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
             _draining = true;
         }
 
-        s.UpstreamStreamId = id;
-        _streams.Add(id, s);
-        s.UpstreamSendWindow = _peerInitialWindow;
-        s.UpstreamReceiveWindow = _limits.StreamWindow;
+        OpenLeg(s, id);
+        Streams.Add(id, s);
         var list = s.RequestHeaders;
         var head = s.Head;
-        var block = _route.BlockBuffer(EncodedSize(list) + s.PathLength + 64);
+        var block = Route.BlockBuffer(EncodedSize(list) + s.PathLength + 64);
         var n = HpackEncoder.Encode(":method"u8, list.Value(head.Method), false, block);
         n += HpackEncoder.Encode(":scheme"u8, list.Value(head.Scheme), false, block.AsSpan(n));
         var authority = head.Authority >= 0 ? head.Authority : head.Host;
@@ -787,7 +554,7 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
         }
 
         var end = s.RequestEnded && !s.RequestQueue.HasWork;
-        Http2Writes.HeaderBlock(_output!, id, block.AsSpan(0, n), end, _peerMaxFrameSize);
+        Http2Writes.HeaderBlock(_output!, id, block.AsSpan(0, n), end, Peer.MaxFrameSize);
         if (end)
         {
             s.RequestEndSent = true;
@@ -795,13 +562,13 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
         else if (s.RequestQueue.HasWork)
         {
             Wait(s);
-            DrainRequest(s);
+            Drain(s);
         }
     }
 
     private void OpenPending()
     {
-        while (_ready && !_closed && _pendingOpen.Count > 0 && _streams.Count < _peerMaxConcurrentStreams && !_draining)
+        while (_ready && !Closing && _pendingOpen.Count > 0 && Streams.Count < Peer.MaxConcurrentStreams && !_draining)
         {
             var s = _pendingOpen[0];
             _pendingOpen.RemoveAt(0);
@@ -825,81 +592,19 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
         _pendingOpen.Clear();
         foreach (var s in moving)
         {
-            _route.UpstreamFor(Identity).Open(s);
+            Route.UpstreamFor(Identity).Open(s);
         }
     }
 
-    private void Wait(Http2ProxyStream s)
+    /// <inheritdoc />
+    private protected override void OnRelayed(Http2ProxyStream s, int count, bool fromQueue) =>
+        s.Client.CreditRequest(s, count, dequeued: fromQueue);
+
+    /// <inheritdoc />
+    private protected override void OnSendEnded(Http2ProxyStream s)
     {
-        if (!s.WaitingOnUpstream)
-        {
-            s.WaitingOnUpstream = true;
-            _waiting.Add(s);
-        }
-    }
-
-    private void StopWaiting(Http2ProxyStream s)
-    {
-        if (s.WaitingOnUpstream)
-        {
-            s.WaitingOnUpstream = false;
-            _waiting.Remove(s);
-        }
-    }
-
-    /// <summary>Sends what flow control and the output allow of a stream's queued request.</summary>
-    private void DrainRequest(Http2ProxyStream s)
-    {
-        var q = s.RequestQueue;
-        var client = s.Client;
-        while (q.Length > 0 && _output!.CanWriteData)
-        {
-            var allowed = (int)Math.Min(Math.Min(s.UpstreamSendWindow, _connectionSendWindow), _peerMaxFrameSize);
-            if (allowed <= 0)
-            {
-                return;
-            }
-
-            var chunk = q.Peek(allowed);
-            var last = q.EndPending && chunk.Length == q.Length && q.Trailers.IsEmpty;
-            Http2Writes.Data(_output, s.UpstreamStreamId, chunk, last, _peerMaxFrameSize);
-            s.UpstreamSendWindow -= chunk.Length;
-            _connectionSendWindow -= chunk.Length;
-            var n = chunk.Length;
-            q.Consume(n);
-            client.CreditRequest(s, n, dequeued: true);
-            if (last)
-            {
-                q.Clear();
-                StopWaiting(s);
-                s.RequestEndSent = true;
-                CheckDone(s);
-                return;
-            }
-        }
-
-        if (q.Length == 0 && q.EndPending)
-        {
-            if (!q.Trailers.IsEmpty)
-            {
-                Http2Writes.HeaderBlock(_output!, s.UpstreamStreamId, q.Trailers, true, _peerMaxFrameSize);
-            }
-            else
-            {
-                Http2Writes.Data(_output!, s.UpstreamStreamId, default, true, _peerMaxFrameSize);
-            }
-
-            q.Clear();
-            StopWaiting(s);
-            s.RequestEndSent = true;
-            CheckDone(s);
-            return;
-        }
-
-        if (q.Length == 0)
-        {
-            StopWaiting(s);
-        }
+        s.RequestEndSent = true;
+        CheckDone(s);
     }
 
     private void CheckDone(Http2ProxyStream s)
@@ -908,17 +613,6 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
         {
             CloseStream(s);
             s.Client.UpstreamDone(s);
-        }
-    }
-
-    private void CreditConnection(int received)
-    {
-        _connectionReceiveCredit += received;
-        if (_output is not null && _connectionReceiveCredit >= _limits.ConnectionWindow / 2 && _queuedResponseBytes < _limits.MaxQueuedBytes)
-        {
-            Http2Writes.WindowUpdate(_output, 0, (int)_connectionReceiveCredit);
-            _connectionReceiveWindow += _connectionReceiveCredit;
-            _connectionReceiveCredit = 0;
         }
     }
 
@@ -931,9 +625,9 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
         }
 
         s.UpstreamClosed = true;
-        if (s.UpstreamStreamId != 0)
+        if (s.UpstreamLeg.StreamId != 0)
         {
-            _streams.Remove(s.UpstreamStreamId);
+            Streams.Remove(s.UpstreamLeg.StreamId);
         }
         else
         {
@@ -943,23 +637,24 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
         StopWaiting(s);
         if (s.RequestQueue.Length > 0)
         {
-            s.Client.RequestDropped(s.RequestQueue.Length);
+            s.Client.ReceivedBytesReleased(s.RequestQueue.Length);
         }
 
         s.RequestQueue.Clear();
-        if (_streams.Count == 0 && _pendingOpen.Count == 0)
+        if (Streams.Count == 0 && _pendingOpen.Count == 0)
         {
             _idleSince = Environment.TickCount64;
-            if (_draining && !_closed)
+            if (_draining && !Closing)
             {
                 Close("drained after GOAWAY", connectFailure: false);
             }
         }
     }
 
-    private void ConnectionError(Http2ErrorCode code, string message)
+    /// <inheritdoc />
+    private protected override void ConnectionError(Http2ErrorCode code, string message)
     {
-        if (_closed)
+        if (Closing)
         {
             return;
         }
@@ -975,14 +670,14 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
 
     private void Close(string reason, bool connectFailure)
     {
-        if (_closed)
+        if (Closing)
         {
             return;
         }
 
-        _closed = true;
+        Closing = true;
         _draining = true;
-        var failing = new List<Http2ProxyStream>(_streams.Values);
+        var failing = new List<Http2ProxyStream>(Streams.Values);
         failing.AddRange(_pendingOpen);
         foreach (var s in failing)
         {
@@ -998,7 +693,7 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
             }
         }
 
-        _waiting.Clear();
+        Waiting.Clear();
         if (_output is not null)
         {
             // What was already buffered (a GOAWAY) is sent before the socket closes.
@@ -1010,17 +705,6 @@ internal sealed class Http2UpstreamSession : IFrameOutputOwner, IWatchedUpstream
             _socket?.Dispose();
         }
 
-        _route.RemoveUpstream(this);
-    }
-
-    private static int EncodedSize(HeaderList list)
-    {
-        var size = 16;
-        for (var i = 0; i < list.Count; i++)
-        {
-            size += HpackEncoder.MaxEncodedLength(list.Name(i).Length, list.Value(i).Length);
-        }
-
-        return size;
+        Route.RemoveUpstream(this);
     }
 }

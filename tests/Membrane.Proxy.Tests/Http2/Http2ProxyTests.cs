@@ -378,6 +378,39 @@ public sealed class Http2ProxyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AConnectionWindowUpdateAloneResumesAResponseHeldBackByIt()
+    {
+        var body = Enumerable.Range(0, 200_000).Select(i => (byte)(i * 3)).ToArray();
+        _origin.Handler = r => r.RespondAsync(200, body, [("content-type", "application/grpc")], [("grpc-status", "0")]);
+        // The stream window is larger than the body: only the default 65,535-byte connection window holds it back.
+        await using var client = await H2Wire.ConnectAsync(_proxy.EndPoint, true, (Http2Setting.InitialWindowSize, 1_000_000));
+        await client.HeadersAsync(1, true, H2Wire.GrpcRequest("/svc/Big"));
+        var received = new MemoryStream();
+        var granted = false;
+        while (true)
+        {
+            var frame = await client.NextAsync(f => f.StreamId == 1 || f.Type == Http2FrameType.GoAway);
+            Assert.NotNull(frame);
+            Assert.True(frame.Type is Http2FrameType.Headers or Http2FrameType.Data, frame.ToString());
+            received.Write(frame.Payload.AsSpan(0, frame.Type == Http2FrameType.Data ? frame.Payload.Length : 0));
+            Assert.True(received.Length <= 65_535 || granted, "the proxy sent beyond the client's connection window");
+            if (received.Length == 65_535 && !granted)
+            {
+                // RFC 9113 §6.9.1: a WINDOW_UPDATE on stream 0 alone lets the held-back data flow again.
+                await client.WindowUpdateAsync(0, 1_000_000);
+                granted = true;
+            }
+
+            if (frame.Fields is not null && frame.BlockEndsStream)
+            {
+                break;
+            }
+        }
+
+        Assert.Equal(body, received.ToArray());
+    }
+
+    [Fact]
     public async Task UploadsRespectASmallUpstreamWindow()
     {
         await using var origin = new H2Origin((Http2Setting.InitialWindowSize, 1000));
