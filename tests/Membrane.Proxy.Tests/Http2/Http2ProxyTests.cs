@@ -307,10 +307,11 @@ public sealed class Http2ProxyTests : IAsyncLifetime
     [Fact]
     public async Task AnUnreachableUpstreamIsUnavailable()
     {
-        var closed = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        // Bound but never listening: connects are refused, and no listener of a parallel test can take the port (a
+        // port released after binding could be reused, and the proxy would then reach that listener instead).
+        using var closed = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
         closed.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
         var endPoint = (System.Net.IPEndPoint)closed.LocalEndPoint!;
-        closed.Dispose();
         await using var proxy = await ProxyHarness.StartAsync(endPoint, new TestPolicySource(Rules()));
         await using var client = await H2Wire.ConnectAsync(proxy.EndPoint);
         await client.HeadersAsync(1, true, H2Wire.GrpcRequest("/svc/Allowed"));
