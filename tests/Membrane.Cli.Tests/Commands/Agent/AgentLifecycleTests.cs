@@ -11,32 +11,12 @@ namespace Membrane.Cli.Tests.Commands.Agent;
 /// </summary>
 public sealed class AgentLifecycleTests(ITestOutputHelper output)
 {
-    private const string UsersL4 = """
-        apiVersion: cilium.io/v2
-        kind: CiliumNetworkPolicy
-        metadata:
-          name: users-l4
-          namespace: default
-        spec:
-          endpointSelector:
-            matchLabels:
-              app: users
-          ingress:
-          - fromEndpoints:
-            - matchLabels:
-                app: frontend
-            toPorts:
-            - ports:
-              - port: "80"
-                protocol: TCP
-        """;
-
     [Fact]
     public async Task A_rejected_import_prints_every_error_and_the_previous_revision_keeps_enforcing_across_a_restart()
     {
         await using var lab = await CliLab.StartAsync(output, ("frontend", "app=frontend"), ("users", "app=users"), ("other", "app=other"));
         await lab.ServeHttpAsync("users", 80);
-        var (code, stdout, stderr) = await MembraneProcess.RunWithInputAsync(UsersL4, "policy", "import", "-", "--instance", lab.Instance);
+        var (code, stdout, stderr) = await MembraneProcess.RunWithInputAsync(TestPolicies.UsersL4, "policy", "import", "-", "--instance", lab.Instance);
         Assert.True(code == 0, stderr);
         (code, stdout, _) = await lab.MembraneAsync("policy", "get");
         Assert.Equal(0, code);
@@ -112,7 +92,7 @@ public sealed class AgentLifecycleTests(ITestOutputHelper output)
     {
         await using var lab = await CliLab.StartAsync(output, ("frontend", "app=frontend"), ("users", "app=users"), ("other", "app=other"));
         await lab.ServeHttpAsync("users", 80);
-        var (code, _, stderr) = await lab.MembraneAsync("policy", "import", lab.WritePolicy("users-l4.yaml", UsersL4));
+        var (code, _, stderr) = await lab.MembraneAsync("policy", "import", lab.WritePolicy("users-l4.yaml", TestPolicies.UsersL4));
         Assert.True(code == 0, stderr);
 
         using var related = lab.StartMembrane("monitor", "--related-to", "1", "--type", "policy-verdict");
