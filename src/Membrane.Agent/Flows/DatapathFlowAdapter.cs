@@ -104,6 +104,7 @@ internal sealed class DatapathFlowAdapter(
             TraceReason = e.Type == DatapathEventType.Trace ? (TraceReason)(int)e.TraceReason : TraceReason.Unknown,
             Interface = new FlowInterface((uint)e.InterfaceIndex, e.InterfaceName),
             ProxyPort = e.ProxyPort,
+            Hash = e.Protocol == 1 ? FlowHash.Of(e.Source, 0, e.Destination, 0, e.Protocol) : FlowHash.Of(e.Source, e.SourcePort, e.Destination, e.DestinationPort, e.Protocol),
             IngressAllowedBy = !denied && ingress ? decided : null,
             EgressAllowedBy = !denied && !ingress ? decided : null,
             IngressDeniedBy = denied && ingress ? decided : null,

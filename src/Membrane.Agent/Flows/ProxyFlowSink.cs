@@ -70,6 +70,7 @@ internal sealed class ProxyFlowSink(FlowObserver observer, FlowPolicyCache polic
                 : new CiliumEventType(MonitorMessageType.AccessLog, 0),
             TrafficDirection = direction,
             ProxyPort = (uint)e.Connection.ListenerPort,
+            Hash = FlowHash.Of(client.Address, (ushort)client.Port, server.Address, (ushort)server.Port, 6),
             Summary = e.Verdict == L7Verdict.Error ? e.Detail : null,
             IngressAllowedBy = !dropped && ingress ? decided : null,
             EgressAllowedBy = !dropped && !ingress ? decided : null,

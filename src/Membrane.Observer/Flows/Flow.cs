@@ -109,7 +109,7 @@ public readonly struct Flow
     /// <summary>Hubble <c>policy_log</c>: the <c>log.value</c> of the rules that decided the flow.</summary>
     public IReadOnlyList<string>? PolicyLog { get; init; }
 
-    /// <summary>Membrane: the packet hash the datapath reports (<c>flow 0x…</c> in monitor lines); 0 for proxy flows.</summary>
+    /// <summary>Membrane: the connection's <see cref="FlowHash"/> (<c>flow 0x…</c> in monitor lines), the same for kernel and proxy flows of one connection; 0 when unknown.</summary>
     public uint Hash { get; init; }
 
     /// <summary>Membrane: the original address before reverse NAT (<c>orig-ip</c> in monitor trace lines), or null.</summary>

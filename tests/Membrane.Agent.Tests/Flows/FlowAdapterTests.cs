@@ -131,7 +131,10 @@ public sealed class FlowAdapterTests
 
         var monitor = new StringWriter { NewLine = "\n" };
         new MonitorPrinter(monitor, kinds: MonitorEventKinds.Drop).Write(new FlowResponse(flow));
-        Assert.Matches(@"^xx drop \(Policy denied\) flow 0x0 to endpoint 2, identity \d+->\d+: 10\.244\.1\.11:49876 -> 10\.244\.1\.12:80 tcp HTTP/1\.1 DELETE .*/api/v1/users/123\n$",
+        // The proxy's flow carries the connection's hash, the value the kernel's events of the same connection carry.
+        Assert.Equal(FlowHash.Of(_users.Address, 80, _frontend.Address, 49876, 6), flow.Hash);
+        Assert.NotEqual(0u, flow.Hash);
+        Assert.Matches($@"^xx drop \(Policy denied\) flow 0x{flow.Hash:x} to endpoint 2, identity \d+->\d+: 10\.244\.1\.11:49876 -> 10\.244\.1\.12:80 tcp HTTP/1\.1 DELETE .*/api/v1/users/123\n$",
             monitor.ToString());
 
         var table = new StringWriter { NewLine = "\n" };

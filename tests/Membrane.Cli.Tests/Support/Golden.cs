@@ -28,7 +28,8 @@ internal static partial class Golden
     }
 
     /// <summary>
-    /// Replaces timestamps (StampMilli), ephemeral ports (32768+) and ifindexes by same-width placeholders, and HTTP
+    /// Replaces timestamps (StampMilli), ephemeral ports (32768+) and ifindexes by same-width placeholders, flow hashes
+    /// (they hash the ephemeral port) by <c>flow 0xHASH</c>, and HTTP
     /// latencies (last column, no alignment after them) by <c>LATENCY</c>.
     /// </summary>
     public static string Normalize(string text)
@@ -37,6 +38,7 @@ internal static partial class Golden
         text = EphemeralPort().Replace(text, m =>
             int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) >= 32768 ? ":" + new string('P', m.Groups[1].Length) : m.Value);
         text = Ifindex().Replace(text, m => "ifindex " + new string('N', m.Groups[1].Length));
+        text = FlowHashText().Replace(text, "flow 0xHASH");
         return Latency().Replace(text, " LATENCY (");
     }
 
@@ -48,6 +50,9 @@ internal static partial class Golden
 
     [GeneratedRegex(@"ifindex (\d+)")]
     private static partial Regex Ifindex();
+
+    [GeneratedRegex(@"flow 0x[0-9a-f]+")]
+    private static partial Regex FlowHashText();
 
     [GeneratedRegex(@" \d+(\.\d+)?(ns|µs|us|ms|s) \(")]
     private static partial Regex Latency();

@@ -18,8 +18,8 @@ public sealed class AgentLifecycleTests(ITestOutputHelper output)
         await lab.ServeHttpAsync("users", 80);
         var (code, stdout, stderr) = await MembraneProcess.RunWithInputAsync(TestPolicies.UsersL4, "policy", "import", "-", "--instance", lab.Instance);
         Assert.True(code == 0, stderr);
-        (code, stdout, _) = await lab.MembraneAsync("policy", "get");
-        Assert.Equal(0, code);
+        (code, stdout, stderr) = await lab.MembraneAsync("policy", "get");
+        Assert.True(code == 0, $"exit {code}: {stderr}");
         Assert.Contains("   <stdin>:1:1   ", stdout);
 
         var broken = lab.WritePolicy("broken.yaml", TestPolicies.Invalid);
@@ -113,7 +113,7 @@ public sealed class AgentLifecycleTests(ITestOutputHelper output)
         await fromOther.StopAsync(TimeSpan.FromSeconds(5));
 
         Assert.NotNull(verdict);
-        Assert.Matches(@"^Policy verdict log: flow 0x0 local EP ID [12], remote ID \d+, proto 6, (ingress|egress), action allow, auth: disabled, match \S+, 10\.244\.1\.11:\d+ -> 10\.244\.1\.12:80 tcp SYN$", verdict);
+        Assert.Matches(@"^Policy verdict log: flow 0x[0-9a-f]+ local EP ID [12], remote ID \d+, proto 6, (ingress|egress), action allow, auth: disabled, match \S+, 10\.244\.1\.11:\d+ -> 10\.244\.1\.12:80 tcp SYN$", verdict);
         Assert.DoesNotContain(related.Stdout, l => l.Contains("10.244.1.13", StringComparison.Ordinal));
 
         Assert.NotNull(drop);
