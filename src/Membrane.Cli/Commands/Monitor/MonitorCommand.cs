@@ -7,7 +7,7 @@ namespace Membrane.Cli.Commands.Monitor;
 /// <summary>
 /// <c>membrane monitor [--type drop|trace|l7|policy-verdict]... [--from EP] [--to EP] [--related-to EP] [-o json]</c>:
 /// a live stream of datapath and proxy events as <c>cilium monitor</c> prints them, e.g.
-/// <c>xx drop (Policy denied) flow 0x0 to endpoint 1121, identity 1234-&gt;4321: ... tcp HTTP/1.1 DELETE /api/v1/users/123</c>.
+/// <c>xx drop (Policy denied) flow 0x5ee40be3 to endpoint 1121, identity 1234-&gt;4321: ... tcp HTTP/1.1 DELETE /api/v1/users/123</c>.
 /// Runs until interrupted.
 /// </summary>
 internal static class MonitorCommand
