@@ -53,10 +53,18 @@ internal static class LabProcess
 
         try
         {
-            var environ = File.ReadAllText($"/proc/{pid}/environ").Split('\0');
+            // The process execs several times on its way to the command (sh, setsid, ip/nsenter); while an execve
+            // replaces its memory, /proc/PID/environ reads empty. Read again rather than call it gone.
+            var text = File.ReadAllText($"/proc/{pid}/environ");
+            for (var attempt = 0; text.Length == 0 && attempt < 50; attempt++)
+            {
+                Thread.Sleep(10);
+                text = File.ReadAllText($"/proc/{pid}/environ");
+            }
+
             var stat = File.ReadAllText($"/proc/{pid}/stat");
             var state = stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[0];
-            return state != "Z" && environ.Contains(marker, StringComparer.Ordinal);
+            return state != "Z" && text.Split('\0').Contains(marker, StringComparer.Ordinal);
         }
         catch (IOException)
         {
