@@ -27,7 +27,10 @@ internal sealed class Http2UpstreamSession : Http2Connection, IWatchedUpstream
     private bool _draining;
     private int _nextStreamId = 1;
     private long _idleSince;
+    private string? _closeReason;
+    private bool _closedByConnectFailure;
 
+    /// <summary>Creates the session of <paramref name="identity"/> on <paramref name="route"/>; <see cref="Start"/> connects.</summary>
     public Http2UpstreamSession(Http2Route route, uint identity)
         // A response string longer than the response head limit could never be accepted: it is a decoding error.
         : base(route, Http2Side.Upstream, new HeaderBlockReader(new HpackDecoder(4096, route.Limits.MaxResponseHeaderListSize), route.Limits.MaxHeaderBlockBytes))
@@ -102,6 +105,15 @@ internal sealed class Http2UpstreamSession : Http2Connection, IWatchedUpstream
     public void Open(Http2ProxyStream s)
     {
         s.Upstream = this;
+        if (Closing)
+        {
+            // The connect can fail synchronously inside Start (a refused loopback connect completes at once), so the
+            // session handed out by the route may already be closed: fail the stream as a pending one would be.
+            CloseStream(s);
+            s.Client.UpstreamFailed(s, Http2ErrorCode.InternalError, _closeReason ?? "upstream connection closed", _closedByConnectFailure);
+            return;
+        }
+
         _idleSince = 0;
         if (!_ready || Streams.Count >= Peer.MaxConcurrentStreams)
         {
@@ -677,6 +689,8 @@ internal sealed class Http2UpstreamSession : Http2Connection, IWatchedUpstream
 
         Closing = true;
         _draining = true;
+        _closeReason = reason;
+        _closedByConnectFailure = connectFailure;
         var failing = new List<Http2ProxyStream>(Streams.Values);
         failing.AddRange(_pendingOpen);
         foreach (var s in failing)
