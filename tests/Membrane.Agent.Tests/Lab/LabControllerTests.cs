@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Membrane.Agent.Lab;
 using Membrane.Agent.Tests.Support;
+using Membrane.Tests.Shared;
 
 namespace Membrane.Agent.Tests.Lab;
 

@@ -3,6 +3,7 @@ using Membrane.Agent.Api;
 using Membrane.Agent.Hosting;
 using Membrane.Datapath;
 using Membrane.Datapath.Netns;
+using Membrane.Tests.Shared;
 using Xunit.Abstractions;
 
 namespace Membrane.Agent.Tests.Support;

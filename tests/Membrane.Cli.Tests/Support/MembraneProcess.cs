@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Membrane.Tests.Shared;
 
 namespace Membrane.Cli.Tests.Support;
 
@@ -15,42 +16,8 @@ internal static class MembraneProcess
     public static Task<(int Code, string Stdout, string Stderr)> RunWithInputAsync(string stdin, params string[] args) =>
         RunProgramAsync("dotnet", [Dll, .. args], TimeSpan.FromSeconds(60), stdin);
 
-    public static async Task<(int Code, string Stdout, string Stderr)> RunProgramAsync(string file, IReadOnlyList<string> args, TimeSpan timeout, string? stdin = null)
-    {
-        var start = new ProcessStartInfo(file)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{file} did not start");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (stdin is not null)
-        {
-            await process.StandardInput.WriteAsync(stdin);
-        }
-
-        process.StandardInput.Close();
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{file} {string.Join(' ', args)} did not finish within {timeout}");
-        }
-
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    public static Task<(int Code, string Stdout, string Stderr)> RunProgramAsync(string file, IReadOnlyList<string> args, TimeSpan timeout, string? stdin = null) =>
+        Processes.RunAsync(file, args, timeout, stdin);
 
     /// <summary>Starts a long-running <c>membrane</c> process (monitor, observe -f, agent); lines are collected as they come.</summary>
     public static RunningProcess Start(IReadOnlyList<string> prefix, IReadOnlyList<string> args, IReadOnlyDictionary<string, string>? environment = null)

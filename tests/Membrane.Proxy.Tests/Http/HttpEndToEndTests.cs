@@ -7,6 +7,7 @@ using System.Text.Json;
 using Membrane.Policy.L7.Http;
 using Membrane.Policy.MapState;
 using Membrane.Proxy.Tests.Support;
+using Membrane.Tests.Shared;
 using Membrane.Workloads.Http;
 
 namespace Membrane.Proxy.Tests.Http;

@@ -2,6 +2,7 @@ using System.Net;
 using Google.Protobuf;
 using Grpc.Core;
 using Membrane.Proxy.Tests.Support;
+using Membrane.Tests.Shared;
 using Membrane.Workloads.Grpc;
 using Membrane.Workloads.Grpc.Catalog;
 using Membrane.Workloads.Http;

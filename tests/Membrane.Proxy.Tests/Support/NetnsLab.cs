@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using Membrane.Tests.Shared;
 
 namespace Membrane.Proxy.Tests.Support;
 
