@@ -173,6 +173,57 @@ internal static class KafkaRequestParser
     /// <summary>Marks the end of topic <paramref name="t"/>'s array element (and so far of the topic array).</summary>
     private static void EndTopic(ref KafkaReader r, KafkaRequest q, int t) => q.TopicArrayEnd = q.TopicAt(t).ElementEnd = (int)r.Consumed;
 
+    /// <summary>What follows a partition's index and fixed-size fields in a <see cref="TopicPartitions"/> array.</summary>
+    private enum PartitionTail : byte
+    {
+        None,
+        String,
+        Bytes,
+    }
+
+    /// <summary>
+    /// <paramref name="topics"/> entries of <c>{ Name, Partitions[] { Index int32, fixedBytes, tail, tags }, tags }</c>,
+    /// the shape most topic-bearing requests share; records each topic's partition indexes and byte range.
+    /// </summary>
+    private static bool TopicPartitions(ref KafkaReader r, bool f, KafkaRequest q, int topics, int fixedBytes, PartitionTail tail)
+    {
+        for (var i = 0; i < topics; i++)
+        {
+            if (!Topic(ref r, f, q, out var t) || !r.TryArrayLength(f, out var parts) || parts < 0)
+            {
+                return false;
+            }
+
+            var start = q.Ints.Count;
+            for (var p = 0; p < parts; p++)
+            {
+                if (!r.TryInt32(out var index) || !r.Skip(fixedBytes) || !SkipTail(ref r, f, tail) || !r.TrySkipTags(f))
+                {
+                    return false;
+                }
+
+                q.Ints.Add(index);
+            }
+
+            q.TopicAt(t).Partitions = new ByteRange(start, parts);
+            if (!r.TrySkipTags(f))
+            {
+                return false;
+            }
+
+            EndTopic(ref r, q, t);
+        }
+
+        return true;
+    }
+
+    private static bool SkipTail(ref KafkaReader r, bool f, PartitionTail tail) => tail switch
+    {
+        PartitionTail.String => r.TrySkipString(f),
+        PartitionTail.Bytes => r.TrySkipBytes(f),
+        _ => true,
+    };
+
     private static bool Produce(ref KafkaReader r, short v, bool f, KafkaRequest q)
     {
         if (v >= 3)
@@ -190,34 +241,7 @@ internal static class KafkaRequestParser
             return false;
         }
 
-        for (var i = 0; i < topics; i++)
-        {
-            if (!Topic(ref r, f, q, out var t) || !r.TryArrayLength(f, out var parts) || parts < 0)
-            {
-                return false;
-            }
-
-            var start = q.Ints.Count;
-            for (var p = 0; p < parts; p++)
-            {
-                if (!r.TryInt32(out var index) || !r.TrySkipBytes(f) || !r.TrySkipTags(f))
-                {
-                    return false;
-                }
-
-                q.Ints.Add(index);
-            }
-
-            q.TopicAt(t).Partitions = new ByteRange(start, parts);
-            if (!r.TrySkipTags(f))
-            {
-                return false;
-            }
-
-            EndTopic(ref r, q, t);
-        }
-
-        return r.TrySkipTags(f);
+        return TopicPartitions(ref r, f, q, topics, 0, PartitionTail.Bytes) && r.TrySkipTags(f);
     }
 
     private static bool Fetch(ref KafkaReader r, short v, bool f, KafkaRequest q)
@@ -240,31 +264,9 @@ internal static class KafkaRequestParser
         }
 
         var partitionSize = 4 + (v >= 9 ? 4 : 0) + 8 + (v >= 12 ? 4 : 0) + (v >= 5 ? 8 : 0) + 4;
-        for (var i = 0; i < topics; i++)
+        if (!TopicPartitions(ref r, f, q, topics, partitionSize - 4, PartitionTail.None))
         {
-            if (!Topic(ref r, f, q, out var t) || !r.TryArrayLength(f, out var parts) || parts < 0)
-            {
-                return false;
-            }
-
-            var start = q.Ints.Count;
-            for (var p = 0; p < parts; p++)
-            {
-                if (!r.TryInt32(out var index) || !r.Skip(partitionSize - 4) || !r.TrySkipTags(f))
-                {
-                    return false;
-                }
-
-                q.Ints.Add(index);
-            }
-
-            q.TopicAt(t).Partitions = new ByteRange(start, parts);
-            if (!r.TrySkipTags(f))
-            {
-                return false;
-            }
-
-            EndTopic(ref r, q, t);
+            return false;
         }
 
         if (v >= 7)
@@ -298,34 +300,7 @@ internal static class KafkaRequestParser
         }
 
         var rest = (v >= 4 ? 4 : 0) + 8 + (v == 0 ? 4 : 0);
-        for (var i = 0; i < topics; i++)
-        {
-            if (!Topic(ref r, f, q, out var t) || !r.TryArrayLength(f, out var parts) || parts < 0)
-            {
-                return false;
-            }
-
-            var start = q.Ints.Count;
-            for (var p = 0; p < parts; p++)
-            {
-                if (!r.TryInt32(out var index) || !r.Skip(rest) || !r.TrySkipTags(f))
-                {
-                    return false;
-                }
-
-                q.Ints.Add(index);
-            }
-
-            q.TopicAt(t).Partitions = new ByteRange(start, parts);
-            if (!r.TrySkipTags(f))
-            {
-                return false;
-            }
-
-            EndTopic(ref r, q, t);
-        }
-
-        return (v < 10 || r.Skip(4)) && r.TrySkipTags(f);
+        return TopicPartitions(ref r, f, q, topics, rest, PartitionTail.None) && (v < 10 || r.Skip(4)) && r.TrySkipTags(f);
     }
 
     private static bool Metadata(ref KafkaReader r, short v, bool f, KafkaRequest q)
@@ -390,34 +365,7 @@ internal static class KafkaRequestParser
         }
 
         var fixedPart = 8 + (v >= 6 ? 4 : 0) + (v == 1 ? 8 : 0);
-        for (var i = 0; i < topics; i++)
-        {
-            if (!Topic(ref r, f, q, out var t) || !r.TryArrayLength(f, out var parts) || parts < 0)
-            {
-                return false;
-            }
-
-            var start = q.Ints.Count;
-            for (var p = 0; p < parts; p++)
-            {
-                if (!r.TryInt32(out var index) || !r.Skip(fixedPart) || !r.TrySkipString(f) || !r.TrySkipTags(f))
-                {
-                    return false;
-                }
-
-                q.Ints.Add(index);
-            }
-
-            q.TopicAt(t).Partitions = new ByteRange(start, parts);
-            if (!r.TrySkipTags(f))
-            {
-                return false;
-            }
-
-            EndTopic(ref r, q, t);
-        }
-
-        return r.TrySkipTags(f);
+        return TopicPartitions(ref r, f, q, topics, fixedPart, PartitionTail.String) && r.TrySkipTags(f);
     }
 
     private static bool OffsetFetchTopics(ref KafkaReader r, short v, bool f, KafkaRequest q, int group)
@@ -666,34 +614,7 @@ internal static class KafkaRequestParser
             return false;
         }
 
-        for (var i = 0; i < topics; i++)
-        {
-            if (!Topic(ref r, f, q, out var t) || !r.TryArrayLength(f, out var parts) || parts < 0)
-            {
-                return false;
-            }
-
-            var start = q.Ints.Count;
-            for (var p = 0; p < parts; p++)
-            {
-                if (!r.TryInt32(out var index) || !r.Skip(8) || !r.TrySkipTags(f))
-                {
-                    return false;
-                }
-
-                q.Ints.Add(index);
-            }
-
-            q.TopicAt(t).Partitions = new ByteRange(start, parts);
-            if (!r.TrySkipTags(f))
-            {
-                return false;
-            }
-
-            EndTopic(ref r, q, t);
-        }
-
-        return r.Skip(4) && r.TrySkipTags(f);
+        return TopicPartitions(ref r, f, q, topics, 8, PartitionTail.None) && r.Skip(4) && r.TrySkipTags(f);
     }
 
     private static bool InitProducerId(ref KafkaReader r, short v, bool f, KafkaRequest q)
@@ -716,34 +637,7 @@ internal static class KafkaRequestParser
         }
 
         var rest = (v >= 2 ? 4 : 0) + 4;
-        for (var i = 0; i < topics; i++)
-        {
-            if (!Topic(ref r, f, q, out var t) || !r.TryArrayLength(f, out var parts) || parts < 0)
-            {
-                return false;
-            }
-
-            var start = q.Ints.Count;
-            for (var p = 0; p < parts; p++)
-            {
-                if (!r.TryInt32(out var index) || !r.Skip(rest) || !r.TrySkipTags(f))
-                {
-                    return false;
-                }
-
-                q.Ints.Add(index);
-            }
-
-            q.TopicAt(t).Partitions = new ByteRange(start, parts);
-            if (!r.TrySkipTags(f))
-            {
-                return false;
-            }
-
-            EndTopic(ref r, q, t);
-        }
-
-        return r.TrySkipTags(f);
+        return TopicPartitions(ref r, f, q, topics, rest, PartitionTail.None) && r.TrySkipTags(f);
     }
 
     /// <summary><c>Topics[] { Name, PartitionIndexes []int32 }</c>, shared by several APIs.</summary>
@@ -815,34 +709,7 @@ internal static class KafkaRequestParser
         }
 
         var fixedPart = 8 + (v >= 2 ? 4 : 0);
-        for (var i = 0; i < topics; i++)
-        {
-            if (!Topic(ref r, f, q, out var t) || !r.TryArrayLength(f, out var parts) || parts < 0)
-            {
-                return false;
-            }
-
-            var start = q.Ints.Count;
-            for (var p = 0; p < parts; p++)
-            {
-                if (!r.TryInt32(out var index) || !r.Skip(fixedPart) || !r.TrySkipString(f) || !r.TrySkipTags(f))
-                {
-                    return false;
-                }
-
-                q.Ints.Add(index);
-            }
-
-            q.TopicAt(t).Partitions = new ByteRange(start, parts);
-            if (!r.TrySkipTags(f))
-            {
-                return false;
-            }
-
-            EndTopic(ref r, q, t);
-        }
-
-        return r.TrySkipTags(f);
+        return TopicPartitions(ref r, f, q, topics, fixedPart, PartitionTail.String) && r.TrySkipTags(f);
     }
 
     private static bool Resource(ref KafkaReader r, bool f, KafkaRequest q)
